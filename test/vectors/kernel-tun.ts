@@ -1,0 +1,22 @@
+/**
+ * Packets written by the Linux kernel (6.18.44) to a TUN device, captured on 2026-11-22 with
+ * test/vectors/capture-kernel.py: every checksum in them was computed by the kernel, not by us.
+ *
+ * Addresses: 10.99.0.1 -> 10.99.0.2 and fd99::1 -> fd99::2. Payloads are ASCII
+ * "pktkit golden vector" (UDP) and "pktkit golden" (ICMP echo data).
+ */
+export const KERNEL_IPV4_UDP =
+  '45000030366b40004011ef890a6300010a6300029c400035001c5487706b746b697420676f6c64656e20766563746f72';
+/** A SYN from 10.99.0.1:40001 to :80 with MSS 1460, SACK-permitted, timestamps, window scale 10. */
+export const KERNEL_IPV4_TCP_SYN =
+  '4500003ce09e4000400645550a6300010a6300029c410050551a8f8400000000a002faf043160000020405b40402080a0b82687b000000000103030a';
+/** ICMP echo request, identifier 0xacd2 (chosen by the kernel's ping socket), sequence 1. */
+export const KERNEL_IPV4_ICMP_ECHO = '45000029562b40004001cfe00a6300010a63000208009aa7acd20001706b746b697420676f6c64656e';
+export const KERNEL_IPV6_UDP =
+  '600b7796001c1140fd990000000000000000000000000001fd9900000000000000000000000000029c420035001c6e17706b746b697420676f6c64656e20766563746f72';
+/** A SYN from [fd99::1]:40003 to :80 with MSS 1440, SACK-permitted, timestamps, window scale 10. */
+export const KERNEL_IPV6_TCP_SYN =
+  '600a702600280640fd990000000000000000000000000001fd9900000000000000000000000000029c430050d87b760c00000000a002fd20f6370000020405a00402080ac332ab33000000000103030a';
+/** ICMPv6 echo request, identifier 0xacd3, sequence 1. */
+export const KERNEL_IPV6_ICMPV6_ECHO =
+  '600a1f1900153a40fd990000000000000000000000000001fd99000000000000000000000000000280002720acd30001706b746b697420676f6c64656e';
