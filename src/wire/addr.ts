@@ -321,8 +321,16 @@ export class IpPrefix {
     return a.family === 4 ? this.containsV4(a.v4) : this.containsV6(a.bytes, 0);
   }
 
+  /** Same address and length (host bits included). */
   equals(o: IpPrefix): boolean {
     return this.bits === o.bits && this.addr.equals(o.addr);
+  }
+
+  /** Same network: same family and length, host bits ignored. */
+  sameNetwork(o: IpPrefix): boolean {
+    if (this.bits !== o.bits || this.family !== o.family) return false;
+    for (let i = 0; i < 4; i++) if (this.net[i] !== o.net[i]) return false;
+    return true;
   }
 
   toString(): string {

@@ -160,3 +160,14 @@ export function checksumUpdate32(oldChecksum: number, oldValue: number, newValue
   s = (s & 0xffff) + (s >>> 16);
   return ~s & 0xffff;
 }
+
+/**
+ * RFC 1624 generalised: the new checksum field after covered data whose sum was `oldSum` now
+ * sums to `newSum` (both folded `sum16` values, e.g. of an address before and after a rewrite).
+ */
+export function checksumAdjust(oldChecksum: number, oldSum: number, newSum: number): number {
+  let s = (~oldChecksum & 0xffff) + (~oldSum & 0xffff) + (newSum & 0xffff);
+  s = (s & 0xffff) + (s >>> 16);
+  s = (s & 0xffff) + (s >>> 16);
+  return ~s & 0xffff;
+}

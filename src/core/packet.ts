@@ -1,0 +1,210 @@
+/**
+ * `Packet`: the seed API's IP packet accessors (Go `pktkit.Packet`) as a reusable view over an
+ * IPv4 or IPv6 packet, dispatching on the version nibble.
+ *
+ *   const p = this.packet.reset(bytes);
+ *   if (p.check() !== WireStatus.Ok) return drop(…);
+ *   if (p.ipProtocol === IpProto.UDP) handleUdp(p.buf, p.payloadOff, p.payloadLen);
+ *
+ * `check()` runs the IPv4 or IPv6 check (the IPv6 one walks extension headers), after which
+ * every accessor is in bounds. Unlike the Go original, `payloadOff`/`payload` and `ipProtocol` of
+ * an IPv6 packet are those of the upper layer, past any extension headers.
+ *
+ * Addresses: IPv4 as uint32 (`ipv4SrcAddr`), IPv6 read in place (`ipv6SrcOff` into `buf`). The
+ * generic `srcAddr`/`dstAddr` return `IpAddr` objects and allocate: for display and tests.
+ *
+ * The address setters can fix checksums incrementally (RFC 1624): the IPv4 header checksum and,
+ * when the packet carries the start of a TCP, UDP or ICMPv6 message, that checksum too, since
+ * the pseudo-header covers the addresses. That is the rewrite a NAT does.
+ */
+
+import { IpAddr } from '../wire/addr.js';
+import { be16, setBe16 } from '../wire/bytes.js';
+import { checksumAdjust, sum16 } from '../wire/checksum.js';
+import { IpProto, Ipv4View } from '../wire/ipv4.js';
+import { IPV6_ADDR_LEN, Ipv6View } from '../wire/ipv6.js';
+import { EMPTY_BYTES } from '../wire/bytes.js';
+import { WireStatus } from '../wire/status.js';
+
+// Where the checksum sits in each upper-layer header covered by a pseudo-header.
+const TCP_CSUM = 16;
+const TCP_MIN = 20;
+const UDP_CSUM = 6;
+const UDP_LEN = 8;
+const ICMPV6_CSUM = 2;
+const ICMPV6_MIN = 4;
+
+export class Packet {
+  buf: Uint8Array = EMPTY_BYTES;
+  off = 0;
+  len = 0;
+  /** The IPv4 view, valid after `check()` on a version-4 packet. */
+  readonly v4 = new Ipv4View();
+  /** The IPv6 view, valid after `check()` on a version-6 packet. */
+  readonly v6 = new Ipv6View();
+
+  /** A new view over `bytes` (cold path; engines reuse one view with `reset`). */
+  static from(bytes: Uint8Array): Packet {
+    return new Packet().reset(bytes);
+  }
+
+  reset(buf: Uint8Array, off = 0, len = buf.length - off): this {
+    this.buf = buf;
+    this.off = off;
+    this.len = len;
+    this.v4.reset(buf, off, len);
+    this.v6.reset(buf, off, len);
+    return this;
+  }
+
+  /** Checks the IPv4 or IPv6 header (and the IPv6 extension-header chain). */
+  check(): WireStatus {
+    if (this.len < 1) return WireStatus.Truncated;
+    const v = this.buf[this.off]! >>> 4;
+    if (v === 4) return this.v4.check();
+    if (v === 6) return this.v6.check();
+    return WireStatus.BadVersion;
+  }
+
+  /** True when `check()` passes (the seed's IsValid). */
+  get isValid(): boolean {
+    return this.check() === WireStatus.Ok;
+  }
+
+  /** 4, 6, or the nibble found (0 for an empty buffer). */
+  get version(): number {
+    return this.len < 1 ? 0 : this.buf[this.off]! >>> 4;
+  }
+
+  // --- IPv4 (valid after check() on a version-4 packet) ---------------------------------------
+  get ipv4HeaderLen(): number {
+    return this.v4.headerLen;
+  }
+  get ipv4TotalLen(): number {
+    return this.v4.totalLen;
+  }
+  get ipv4TTL(): number {
+    return this.v4.ttl;
+  }
+  get ipv4Protocol(): number {
+    return this.v4.protocol;
+  }
+  /** Source as a uint32. */
+  get ipv4SrcAddr(): number {
+    return this.v4.src;
+  }
+  /** Destination as a uint32. */
+  get ipv4DstAddr(): number {
+    return this.v4.dst;
+  }
+
+  // --- IPv6 (valid after check() on a version-6 packet) ---------------------------------------
+  get ipv6PayloadLen(): number {
+    return this.v6.payloadLen;
+  }
+  /** The fixed header's Next Header (see `ipProtocol` for the upper layer). */
+  get ipv6NextHeader(): number {
+    return this.v6.nextHeader;
+  }
+  get ipv6HopLimit(): number {
+    return this.v6.hopLimit;
+  }
+  /** Offset in `buf` of the 16 source bytes. */
+  get ipv6SrcOff(): number {
+    return this.v6.srcOff;
+  }
+  /** Offset in `buf` of the 16 destination bytes. */
+  get ipv6DstOff(): number {
+    return this.v6.dstOff;
+  }
+
+  // --- Either version ---------------------------------------------------------------------------
+  /** The upper-layer protocol: IPv4 Protocol, or IPv6's after extension headers. */
+  get ipProtocol(): number {
+    return this.buf[this.off]! >>> 4 === 4 ? this.v4.protocol : this.v6.upperProtocol;
+  }
+  /** Offset in `buf` of the upper-layer header. */
+  get payloadOff(): number {
+    return this.buf[this.off]! >>> 4 === 4 ? this.v4.payloadOff : this.v6.upperOff;
+  }
+  /** Length of the upper-layer data (bounded by the IP length fields, not the buffer). */
+  get payloadLen(): number {
+    return this.buf[this.off]! >>> 4 === 4 ? this.v4.payloadLen : this.v6.upperLen;
+  }
+  /** The upper-layer data as a new view (allocates; engines use payloadOff/payloadLen). */
+  get payload(): Uint8Array {
+    return this.buf.subarray(this.payloadOff, this.payloadOff + this.payloadLen);
+  }
+  /** The source address as a new IpAddr (allocates). */
+  get srcAddr(): IpAddr {
+    return this.version === 4 ? IpAddr.fromV4(this.v4.src) : IpAddr.fromBytes(this.buf, this.v6.srcOff, IPV6_ADDR_LEN);
+  }
+  /** The destination address as a new IpAddr (allocates). */
+  get dstAddr(): IpAddr {
+    return this.version === 4 ? IpAddr.fromV4(this.v4.dst) : IpAddr.fromBytes(this.buf, this.v6.dstOff, IPV6_ADDR_LEN);
+  }
+  /** True for the IPv4 limited broadcast 255.255.255.255 (IPv6 has no broadcast). */
+  get isBroadcast(): boolean {
+    return this.version === 4 && this.v4.dst === 0xffff_ffff;
+  }
+  /** True for IPv4 224.0.0.0/4 and IPv6 ff00::/8 destinations. */
+  get isMulticast(): boolean {
+    const v = this.version;
+    if (v === 4) return this.buf[this.v4.dstOff]! >>> 4 === 0xe;
+    return v === 6 && this.v6.isMulticast;
+  }
+
+  // --- Rewrites ---------------------------------------------------------------------------------
+  /** Writes the IPv4 source; with `fixChecksums`, updates the IP and transport checksums. */
+  setIPv4SrcAddr(addr: number, fixChecksums = true): void {
+    this.rewriteV4(this.v4.srcOff, addr, fixChecksums);
+  }
+  /** Writes the IPv4 destination; with `fixChecksums`, updates the IP and transport checksums. */
+  setIPv4DstAddr(addr: number, fixChecksums = true): void {
+    this.rewriteV4(this.v4.dstOff, addr, fixChecksums);
+  }
+  /** Copies 16 bytes into the IPv6 source; with `fixChecksums`, updates the transport checksum. */
+  setIPv6SrcAddr(addr: Uint8Array, addrOff = 0, fixChecksums = true): void {
+    this.rewriteV6(this.v6.srcOff, addr, addrOff, fixChecksums);
+  }
+  /** Copies 16 bytes into the IPv6 destination; with `fixChecksums`, updates the transport checksum. */
+  setIPv6DstAddr(addr: Uint8Array, addrOff = 0, fixChecksums = true): void {
+    this.rewriteV6(this.v6.dstOff, addr, addrOff, fixChecksums);
+  }
+
+  private rewriteV4(fieldOff: number, addr: number, fix: boolean): void {
+    const b = this.buf;
+    const oldSum = sum16(b, fieldOff, 4);
+    setBe16(b, fieldOff, addr >>> 16);
+    setBe16(b, fieldOff + 2, addr & 0xffff);
+    if (!fix) return;
+    const newSum = sum16(b, fieldOff, 4);
+    const v = this.v4;
+    v.checksum = checksumAdjust(v.checksum, oldSum, newSum);
+    // Only the fragment holding the transport header has its checksum to fix.
+    if (v.fragOffset === 0) this.fixTransport(v.protocol, v.payloadOff, v.payloadLen, oldSum, newSum, false);
+  }
+
+  private rewriteV6(fieldOff: number, addr: Uint8Array, addrOff: number, fix: boolean): void {
+    const b = this.buf;
+    const oldSum = sum16(b, fieldOff, IPV6_ADDR_LEN);
+    for (let i = 0; i < IPV6_ADDR_LEN; i++) b[fieldOff + i] = addr[addrOff + i]!;
+    if (!fix) return;
+    const v = this.v6;
+    if (v.fragOffset === 0) this.fixTransport(v.upperProtocol, v.upperOff, v.upperLen, oldSum, sum16(b, fieldOff, IPV6_ADDR_LEN), true);
+  }
+
+  private fixTransport(proto: number, off: number, len: number, oldSum: number, newSum: number, v6: boolean): void {
+    const b = this.buf;
+    if (proto === IpProto.TCP && len >= TCP_MIN) {
+      setBe16(b, off + TCP_CSUM, checksumAdjust(be16(b, off + TCP_CSUM), oldSum, newSum));
+    } else if (proto === IpProto.UDP && len >= UDP_LEN) {
+      const c = be16(b, off + UDP_CSUM);
+      if (c === 0 && !v6) return; // RFC 768: zero means no checksum over IPv4
+      const n = checksumAdjust(c, oldSum, newSum);
+      setBe16(b, off + UDP_CSUM, n === 0 ? 0xffff : n);
+    } else if (v6 && proto === IpProto.ICMPv6 && len >= ICMPV6_MIN) {
+      setBe16(b, off + ICMPV6_CSUM, checksumAdjust(be16(b, off + ICMPV6_CSUM), oldSum, newSum));
+    }
+  }
+}
