@@ -19,13 +19,17 @@
  */
 
 import { IpAddr } from '../wire/addr.js';
-import { be16, setBe16 } from '../wire/bytes.js';
+import { be16, be32, be32i, setBe16 } from '../wire/bytes.js';
 import { checksumAdjust, sum16 } from '../wire/checksum.js';
-import { IpProto, Ipv4View } from '../wire/ipv4.js';
+import { IPV4_OFF, IpProto, Ipv4View } from '../wire/ipv4.js';
 import { IPV6_ADDR_LEN, Ipv6View } from '../wire/ipv6.js';
 import { EMPTY_BYTES } from '../wire/bytes.js';
 import { WireStatus } from '../wire/status.js';
 
+// The seed accessors read the IPv4 fields directly rather than through the Ipv4View getters:
+// every level of getter costs bytecode against V8's inlining budget, and a uint32 above 2^31
+// returned from a call that was not inlined is boxed (an allocation per packet).
+const { TOTAL_LEN: V4_TOTAL_LEN, TTL: V4_TTL, PROTO: V4_PROTO, SRC: V4_SRC, DST: V4_DST } = IPV4_OFF;
 // Where the checksum sits in each upper-layer header covered by a pseudo-header.
 const TCP_CSUM = 16;
 const TCP_MIN = 20;
@@ -42,28 +46,44 @@ export class Packet {
   readonly v4 = new Ipv4View();
   /** The IPv6 view, valid after `check()` on a version-6 packet. */
   readonly v6 = new Ipv6View();
+  /** The version `check()` found (4 or 6), 0 before a check or after a failed one. */
+  private ver = 0;
 
   /** A new view over `bytes` (cold path; engines reuse one view with `reset`). */
   static from(bytes: Uint8Array): Packet {
     return new Packet().reset(bytes);
   }
 
+  // Kept small (V8 inlines small functions first; see docs/ARCHITECTURE.md "Hot paths"): the
+  // version's view is pointed at the packet by check(), not here.
   reset(buf: Uint8Array, off = 0, len = buf.length - off): this {
     this.buf = buf;
     this.off = off;
     this.len = len;
-    this.v4.reset(buf, off, len);
-    this.v6.reset(buf, off, len);
+    this.ver = 0;
     return this;
   }
 
   /** Checks the IPv4 or IPv6 header (and the IPv6 extension-header chain). */
   check(): WireStatus {
-    if (this.len < 1) return WireStatus.Truncated;
-    const v = this.buf[this.off]! >>> 4;
-    if (v === 4) return this.v4.check();
-    if (v === 6) return this.v6.check();
-    return WireStatus.BadVersion;
+    const v = this.len > 0 ? this.buf[this.off]! >>> 4 : 0;
+    // Each version's work is its own method: V8 counts an inlined function's whole bytecode
+    // against the caller's inlining budget, but a call that never runs costs only the call.
+    const st = v === 4 ? this.checkV4() : v === 6 ? this.checkV6() : this.len > 0 ? WireStatus.BadVersion : WireStatus.Truncated;
+    this.ver = st === WireStatus.Ok ? v : 0;
+    return st;
+  }
+
+  private checkV4(): WireStatus {
+    const v = this.v4;
+    v.buf = this.buf;
+    v.off = this.off;
+    v.len = this.len;
+    return v.check();
+  }
+
+  private checkV6(): WireStatus {
+    return this.v6.reset(this.buf, this.off, this.len).check();
   }
 
   /** True when `check()` passes (the seed's IsValid). */
@@ -78,24 +98,24 @@ export class Packet {
 
   // --- IPv4 (valid after check() on a version-4 packet) ---------------------------------------
   get ipv4HeaderLen(): number {
-    return this.v4.headerLen;
+    return (this.buf[this.off]! & 0x0f) << 2;
   }
   get ipv4TotalLen(): number {
-    return this.v4.totalLen;
+    return be16(this.buf, this.off + V4_TOTAL_LEN);
   }
   get ipv4TTL(): number {
-    return this.v4.ttl;
+    return this.buf[this.off + V4_TTL]!;
   }
   get ipv4Protocol(): number {
-    return this.v4.protocol;
+    return this.buf[this.off + V4_PROTO]!;
   }
   /** Source as a uint32. */
   get ipv4SrcAddr(): number {
-    return this.v4.src;
+    return be32(this.buf, this.off + V4_SRC);
   }
   /** Destination as a uint32. */
   get ipv4DstAddr(): number {
-    return this.v4.dst;
+    return be32(this.buf, this.off + V4_DST);
   }
 
   // --- IPv6 (valid after check() on a version-6 packet) ---------------------------------------
@@ -121,15 +141,15 @@ export class Packet {
   // --- Either version ---------------------------------------------------------------------------
   /** The upper-layer protocol: IPv4 Protocol, or IPv6's after extension headers. */
   get ipProtocol(): number {
-    return this.buf[this.off]! >>> 4 === 4 ? this.v4.protocol : this.v6.upperProtocol;
+    return this.ver === 4 ? this.buf[this.off + V4_PROTO]! : this.v6.upperProtocol;
   }
   /** Offset in `buf` of the upper-layer header. */
   get payloadOff(): number {
-    return this.buf[this.off]! >>> 4 === 4 ? this.v4.payloadOff : this.v6.upperOff;
+    return this.ver === 4 ? this.off + ((this.buf[this.off]! & 0x0f) << 2) : this.v6.upperOff;
   }
   /** Length of the upper-layer data (bounded by the IP length fields, not the buffer). */
   get payloadLen(): number {
-    return this.buf[this.off]! >>> 4 === 4 ? this.v4.payloadLen : this.v6.upperLen;
+    return this.ver === 4 ? be16(this.buf, this.off + V4_TOTAL_LEN) - ((this.buf[this.off]! & 0x0f) << 2) : this.v6.upperLen;
   }
   /** The upper-layer data as a new view (allocates; engines use payloadOff/payloadLen). */
   get payload(): Uint8Array {
@@ -137,21 +157,20 @@ export class Packet {
   }
   /** The source address as a new IpAddr (allocates). */
   get srcAddr(): IpAddr {
-    return this.version === 4 ? IpAddr.fromV4(this.v4.src) : IpAddr.fromBytes(this.buf, this.v6.srcOff, IPV6_ADDR_LEN);
+    return this.ver === 4 ? IpAddr.fromV4(this.v4.src) : IpAddr.fromBytes(this.buf, this.v6.srcOff, IPV6_ADDR_LEN);
   }
   /** The destination address as a new IpAddr (allocates). */
   get dstAddr(): IpAddr {
-    return this.version === 4 ? IpAddr.fromV4(this.v4.dst) : IpAddr.fromBytes(this.buf, this.v6.dstOff, IPV6_ADDR_LEN);
+    return this.ver === 4 ? IpAddr.fromV4(this.v4.dst) : IpAddr.fromBytes(this.buf, this.v6.dstOff, IPV6_ADDR_LEN);
   }
   /** True for the IPv4 limited broadcast 255.255.255.255 (IPv6 has no broadcast). */
   get isBroadcast(): boolean {
-    return this.version === 4 && this.v4.dst === 0xffff_ffff;
+    return this.ver === 4 && be32i(this.buf, this.off + V4_DST) === -1;
   }
   /** True for IPv4 224.0.0.0/4 and IPv6 ff00::/8 destinations. */
   get isMulticast(): boolean {
-    const v = this.version;
-    if (v === 4) return this.buf[this.v4.dstOff]! >>> 4 === 0xe;
-    return v === 6 && this.v6.isMulticast;
+    const v = this.ver;
+    return v === 4 ? this.buf[this.off + V4_DST]! >>> 4 === 0xe : v === 6 && this.v6.isMulticast;
   }
 
   // --- Rewrites ---------------------------------------------------------------------------------

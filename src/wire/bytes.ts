@@ -67,9 +67,13 @@ export function setLe32(b: Uint8Array, off: number, v: number): void {
   b[off + 3] = v >>> 24;
 }
 
-/** Reads a 48-bit MAC address as a number (exact: below 2^53). */
+/**
+ * Reads a 48-bit MAC address as a number (exact: below 2^53). Self-contained rather than calling
+ * be32, so that its callers stay small enough for V8 to inline (a double returned from a call
+ * that is not inlined is boxed: an allocation per frame).
+ */
 export function readMac(b: Uint8Array, off: number): number {
-  return ((b[off]! << 8) | b[off + 1]!) * 0x1_0000_0000 + be32(b, off + 2);
+  return ((b[off]! << 8) | b[off + 1]!) * 0x1_0000_0000 + (((b[off + 2]! << 24) | (b[off + 3]! << 16) | (b[off + 4]! << 8) | b[off + 5]!) >>> 0);
 }
 
 /** Writes a 48-bit MAC address held as a number. */

@@ -36,6 +36,11 @@ const CSUM = 10;
 const SRC = 12;
 const DST = 16;
 const OPTIONS = 20;
+const MIN_LEN = 20;
+const { Ok: OK, Truncated: TRUNCATED, BadVersion: BAD_VERSION, BadHeaderLen: BAD_HEADER_LEN, BadLength: BAD_LENGTH } = WireStatus;
+
+/** Field offsets, exported for the core Packet view (which reads them directly, see packet.ts). */
+export const IPV4_OFF = { TOTAL_LEN, TTL, PROTO, SRC, DST } as const;
 
 export const IPV4_VERSION = 4;
 export const IPV4_MIN_HEADER_LEN = 20;
@@ -81,16 +86,19 @@ export class Ipv4View {
    * After Ok every accessor below reads in bounds.
    */
   check(): WireStatus {
-    if (this.len < IPV4_MIN_HEADER_LEN) return WireStatus.Truncated;
+    // Written compactly (local status constants, no helper calls): this runs first on every
+    // packet and V8 charges its whole bytecode against the inlining budget of its caller.
     const b = this.buf;
     const o = this.off;
-    if (b[o + VER_IHL]! >>> 4 !== IPV4_VERSION) return WireStatus.BadVersion;
-    const hl = (b[o + VER_IHL]! & 0x0f) << 2;
-    if (hl < IPV4_MIN_HEADER_LEN) return WireStatus.BadHeaderLen;
-    const total = be16(b, o + TOTAL_LEN);
-    if (total < hl) return hl > this.len ? WireStatus.Truncated : WireStatus.BadLength;
-    if (total > this.len) return WireStatus.Truncated;
-    return WireStatus.Ok;
+    const len = this.len;
+    if (len < MIN_LEN) return TRUNCATED;
+    const verIhl = b[o]!; // VER_IHL is 0
+    const hl = (verIhl & 0x0f) << 2;
+    if (verIhl >>> 4 !== IPV4_VERSION) return BAD_VERSION;
+    if (hl < MIN_LEN) return BAD_HEADER_LEN;
+    const total = (b[o + TOTAL_LEN]! << 8) | b[o + TOTAL_LEN + 1]!;
+    if (total > len) return TRUNCATED;
+    return total >= hl ? OK : hl > len ? TRUNCATED : BAD_LENGTH;
   }
 
   get version(): number {

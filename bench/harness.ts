@@ -1,0 +1,166 @@
+/**
+ * The benchmark harness: tinybench for timing, plus an allocation check per row.
+ *
+ * Timing: each row's function performs `inner` operations per call (tinybench times every call,
+ * and a call costs more than a sub-nanosecond accessor); ns/op is the median call time divided by
+ * `inner`. Rows name a `baseline` row measured in the same run, and the table shows the ratio,
+ * because this machine is noisy (2 vCPUs, 2-4x swings between runs): compare ratios, not
+ * absolute numbers across runs.
+ *
+ * Allocation check: after a warm-up, gc(), then 1e6 operations with a PerformanceObserver
+ * counting minor GCs (scavenges): a path allocating 16 bytes per operation (one boxed double)
+ * fills the young generation and scavenges. Heap growth over the loop divided by 1e6 gives
+ * bytes/op. Row functions keep their running sums in locals and store them once per call: a
+ * `sink +=` on a captured variable per operation would itself box a double each time.
+ * Needs `node --expose-gc` (npm run bench passes it).
+ */
+
+import { PerformanceObserver, constants } from 'node:perf_hooks';
+import os from 'node:os';
+import { Bench } from 'tinybench';
+
+export interface Row {
+  name: string;
+  /** Runs the operation `inner` times; returns something so the work is not optimised away. */
+  fn: () => unknown;
+  /** Operations per call of `fn` (default 1). */
+  inner?: number;
+  /** Bytes processed per operation, for the throughput column. */
+  bytes?: number;
+  /** Name of the row this one is compared with. */
+  baseline?: string;
+  /** The Go pktkit README figure for the same row (i9-14900K), in ns/op. */
+  goNs?: number;
+  /** Skip the allocation check (rows that allocate by design, e.g. a naive baseline). */
+  allocates?: boolean;
+}
+
+export interface RowResult {
+  name: string;
+  nsPerOp: number;
+  rme: number;
+  opsPerSec: number;
+  /** Bytes per second, when the row declares `bytes`. */
+  bytesPerSec: number | null;
+  baseline: string | null;
+  ratio: number | null;
+  goNs: number | null;
+  bytesPerOp: number | null;
+  scavenges: number | null;
+}
+
+declare const gc: (() => void) | undefined;
+
+function gcNow(): void {
+  if (typeof gc === 'function') gc();
+}
+
+const tick = () => new Promise<void>((r) => setImmediate(r));
+
+/** Heap growth per operation and minor GCs over `ops` operations of `row`. */
+export async function allocationCheck(row: Row, ops = 1_000_000): Promise<{ bytesPerOp: number; scavenges: number } | null> {
+  if (typeof gc !== 'function') return null;
+  const inner = row.inner ?? 1;
+  const calls = Math.ceil(ops / inner);
+  for (let i = 0; i < Math.min(calls, 10_000); i++) row.fn(); // warm up: JIT code and feedback allocate
+  gcNow();
+  await tick();
+  let scavenges = 0;
+  const obs = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      const detail = (e as unknown as { detail?: { kind?: number } }).detail;
+      if (detail?.kind === constants.NODE_PERFORMANCE_GC_MINOR) scavenges++;
+    }
+  });
+  obs.observe({ entryTypes: ['gc'] });
+  const before = process.memoryUsage().heapUsed;
+  for (let i = 0; i < calls; i++) row.fn();
+  const after = process.memoryUsage().heapUsed;
+  // GC performance entries are delivered late (buffered, not on the next tick).
+  await new Promise((r) => setTimeout(r, 150));
+  obs.disconnect();
+  return { bytesPerOp: Math.max(0, after - before) / (calls * inner), scavenges };
+}
+
+export interface SuiteOptions {
+  /** Milliseconds of sampling per row (default 500). */
+  timeMs?: number;
+}
+
+/** Times every row, then checks allocations. */
+export async function runSuite(rows: Row[], opts: SuiteOptions = {}): Promise<RowResult[]> {
+  const bench = new Bench({ time: opts.timeMs ?? 500, warmupTime: 100 });
+  for (const r of rows) bench.add(r.name, r.fn);
+  await bench.run();
+  const results: RowResult[] = [];
+  for (const r of rows) {
+    const task = bench.getTask(r.name);
+    const res = task?.result as { latency?: { p50: number; rme: number } } | undefined;
+    if (res?.latency === undefined) throw new Error(`bench: no result for ${r.name}`);
+    const inner = r.inner ?? 1;
+    const nsPerOp = (res.latency.p50 * 1e6) / inner;
+    results.push({
+      name: r.name,
+      nsPerOp,
+      rme: res.latency.rme,
+      opsPerSec: 1e9 / nsPerOp,
+      bytesPerSec: r.bytes === undefined ? null : (r.bytes * 1e9) / nsPerOp,
+      baseline: r.baseline ?? null,
+      ratio: null,
+      goNs: r.goNs ?? null,
+      bytesPerOp: null,
+      scavenges: null,
+    });
+  }
+  for (const res of results) {
+    const base = results.find((b) => b.name === res.baseline);
+    if (base !== undefined) res.ratio = base.nsPerOp / res.nsPerOp;
+  }
+  for (let i = 0; i < rows.length; i++) {
+    if (rows[i]!.allocates) continue;
+    const a = await allocationCheck(rows[i]!);
+    if (a !== null) {
+      results[i]!.bytesPerOp = a.bytesPerOp;
+      results[i]!.scavenges = a.scavenges;
+    }
+  }
+  return results;
+}
+
+/** A human unit for bytes per second. */
+export function formatRate(bps: number): string {
+  const units = ['B/s', 'KB/s', 'MB/s', 'GB/s', 'TB/s'];
+  let v = bps;
+  let u = 0;
+  while (v >= 1000 && u < units.length - 1) {
+    v /= 1000;
+    u++;
+  }
+  return `${v.toFixed(v >= 100 ? 0 : 1)} ${units[u]}`;
+}
+
+function formatNs(ns: number): string {
+  return ns >= 100 ? ns.toFixed(0) : ns >= 10 ? ns.toFixed(1) : ns.toFixed(2);
+}
+
+/** The results as a Markdown table. */
+export function markdownTable(results: RowResult[]): string {
+  const lines = [
+    '| Path | ns/op | Throughput | vs baseline | Go (i9-14900K) ns/op | Alloc B/op (scavenges per 1e6 ops) |',
+    '| --- | ---: | ---: | --- | ---: | --- |',
+  ];
+  for (const r of results) {
+    const thr = r.bytesPerSec === null ? `${(r.opsPerSec / 1e6).toFixed(1)} M/s` : formatRate(r.bytesPerSec);
+    const ratio =
+      r.ratio === null ? '' : r.ratio >= 1 ? `${r.ratio.toFixed(2)}x faster than ${r.baseline}` : `${(1 / r.ratio).toFixed(2)}x the cost of ${r.baseline}`;
+    const alloc = r.bytesPerOp === null ? 'n/a' : `${r.bytesPerOp.toFixed(2)} (${r.scavenges})`;
+    lines.push(`| ${r.name} | ${formatNs(r.nsPerOp)} ±${r.rme.toFixed(0)}% | ${thr} | ${ratio} | ${r.goNs ?? ''} | ${alloc} |`);
+  }
+  return lines.join('\n');
+}
+
+/** One line describing the machine and runtime, for results files. */
+export function machineLine(): string {
+  const cpus = os.cpus();
+  return `${cpus[0]?.model.trim() ?? 'unknown CPU'}, ${cpus.length} vCPU, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Linux ${os.release()}, Node ${process.version} (V8 ${process.versions.v8}), ${new Date().toISOString().slice(0, 10)}`;
+}
