@@ -289,33 +289,48 @@ export function newIpv4Fields(): Ipv4Fields {
 
 const optionWalker = new OptionCursor();
 
+/** Walks the option area; Ok or the first bad option's status. Its own function: see below. */
+function checkOptions(b: Uint8Array, off: number, len: number): WireStatus {
+  const cur = optionWalker.reset(b, off, len);
+  while (cur.next());
+  return cur.status;
+}
+
 /**
  * Checks `v` and fills `out`. Validates the option list's structure too. The options are copied
  * into `out.options` when there are any (rare; the only allocation), else set to EMPTY_BYTES.
  * With `verifyChecksum`, a wrong header checksum gives BadChecksum.
+ *
+ * Fields are read with direct loads rather than the view's getters, and the option walk is a
+ * separate function: inlined into a large caller, getter chains exhaust V8's inlining budget,
+ * and a getter left as a call boxes the uint32 addresses at or above 2^31 (an allocation).
  */
 export function parseIpv4(v: Ipv4View, out: Ipv4Fields, verifyChecksum = false): WireStatus {
   const st = v.check();
   if (st !== WireStatus.Ok) return st;
   if (verifyChecksum && !v.verifyChecksum()) return WireStatus.BadChecksum;
-  const optLen = v.optionsLen;
+  const b = v.buf;
+  const o = v.off;
+  const hl = (b[o + VER_IHL]! & 0x0f) << 2;
+  const optLen = hl - IPV4_MIN_HEADER_LEN;
   if (optLen > 0) {
-    const cur = optionWalker.reset(v.buf, v.optionsOff, optLen);
-    while (cur.next());
-    if (cur.status !== WireStatus.Ok) return cur.status;
+    const ost = checkOptions(b, o + OPTIONS, optLen);
+    if (ost !== WireStatus.Ok) return ost;
   }
-  out.src = v.src;
-  out.dst = v.dst;
-  out.protocol = v.protocol;
-  out.ttl = v.ttl;
-  out.payloadLen = v.payloadLen;
-  out.dscp = v.dscp;
-  out.ecn = v.ecn;
-  out.ident = v.ident;
-  out.dontFrag = v.dontFrag;
-  out.moreFrags = v.moreFrags;
-  out.fragOffset = v.fragOffset;
-  out.options = optLen > 0 ? v.buf.slice(v.optionsOff, v.optionsOff + optLen) : EMPTY_BYTES;
+  const tos = b[o + TOS]!;
+  const ff = be16(b, o + FLAGS_FRAG);
+  out.src = be32(b, o + SRC);
+  out.dst = be32(b, o + DST);
+  out.protocol = b[o + PROTO]!;
+  out.ttl = b[o + TTL]!;
+  out.payloadLen = be16(b, o + TOTAL_LEN) - hl;
+  out.dscp = tos >>> 2;
+  out.ecn = tos & 0x03;
+  out.ident = be16(b, o + IDENT);
+  out.dontFrag = (ff & IPV4_FLAG_DF) !== 0;
+  out.moreFrags = (ff & IPV4_FLAG_MF) !== 0;
+  out.fragOffset = (ff & FRAG_OFFSET_MASK) << 3;
+  out.options = optLen > 0 ? b.slice(o + OPTIONS, o + hl) : EMPTY_BYTES;
   return WireStatus.Ok;
 }
 

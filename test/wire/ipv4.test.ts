@@ -5,6 +5,7 @@ import { WireStatus } from '../../src/wire/status.js';
 import { checksum } from '../../src/wire/checksum.js';
 import { WireFormatError } from '../../src/errors.js';
 import { filled, fromHex, toHex } from '../helpers/bytes.js';
+import { countScavenges } from '../helpers/alloc.js';
 import { KERNEL_IPV4_TCP_SYN, KERNEL_IPV4_UDP } from '../vectors/kernel-tun.js';
 
 test('getters on a kernel-written UDP packet', (t) => {
@@ -151,4 +152,30 @@ test('property: random bytes never throw, and Ok means every accessor is in boun
     { numRuns: 5000 },
   );
   t.pass();
+});
+
+test('parse and emit allocate nothing with addresses above 2^31 (2M packets)', (t) => {
+  const ipv4 = new URL('../../src/wire/ipv4.js', import.meta.url).href;
+  // 192.168.0.0/16 addresses are above 2^31: a uint32 that leaves un-inlined code is boxed.
+  const body = `
+    import { Ipv4View, parseIpv4, emitIpv4, newIpv4Fields } from ${JSON.stringify(ipv4)};
+    const pkt = new Uint8Array(60);
+    const f0 = newIpv4Fields();
+    f0.src = 0xc0a80101; f0.dst = 0xac100001; f0.protocol = 6; f0.payloadLen = 40;
+    emitIpv4(f0, pkt, 0);
+    const v = new Ipv4View().reset(pkt);
+    const f = newIpv4Fields();
+    const out = new Uint8Array(60);
+    function batch(n) {
+      let s = 0;
+      for (let i = 0; i < n; i++) s += parseIpv4(v, f) + emitIpv4(f, out, 0);
+      return s;
+    }
+    let total = 0;
+    for (let k = 0; k < 2000; k++) total += batch(1000);
+    if (total !== 2000 * 1000 * 20) throw new Error('unexpected ' + total);
+  `;
+  const scavenges = countScavenges(body);
+  t.log(`${scavenges} scavenges`);
+  t.true(scavenges <= 3, `${scavenges} scavenges: the parse/emit loop allocates`);
 });
