@@ -7,6 +7,13 @@
  * because this machine is noisy (2 vCPUs, 2-4x swings between runs): compare ratios, not
  * absolute numbers across runs.
  *
+ * Isolation: by default every row runs in its own worker thread, that is its own V8 isolate,
+ * so that what V8 learned running one row (type feedback, inlining decisions) cannot change
+ * another row's code. Within one isolate it does: a Packet view that has also seen IPv6 packets
+ * inlines the IPv6 check into IPv4 code and runs out of inlining budget sooner. Rows that want to
+ * measure such mixes say so themselves (the dual-stack row). Go's benchmarks are isolated by
+ * construction: compiled code does not depend on what ran before.
+ *
  * Allocation check: after a warm-up, gc(), then 1e6 operations with a PerformanceObserver
  * counting minor GCs (scavenges): a path allocating 16 bytes per operation (one boxed double)
  * fills the young generation and scavenges. Heap growth over the loop divided by 1e6 gives
@@ -17,6 +24,7 @@
 
 import { PerformanceObserver, constants } from 'node:perf_hooks';
 import os from 'node:os';
+import { Worker } from 'node:worker_threads';
 import { Bench } from 'tinybench';
 
 export interface Row {
@@ -38,6 +46,7 @@ export interface Row {
 export interface RowResult {
   name: string;
   nsPerOp: number;
+  /** Relative spread of the rounds' medians ((max - min) / median, percent); tinybench's rme with one round. */
   rme: number;
   opsPerSec: number;
   /** Bytes per second, when the row declares `bytes`. */
@@ -83,48 +92,98 @@ export async function allocationCheck(row: Row, ops = 1_000_000): Promise<{ byte
 }
 
 export interface SuiteOptions {
-  /** Milliseconds of sampling per row (default 500). */
+  /** Milliseconds of sampling per row and round (default 500). */
   timeMs?: number;
+  /** Isolated rounds per row (default 3): ns/op is the median of the rounds' medians. */
+  rounds?: number;
 }
 
-/** Times every row, then checks allocations. */
-export async function runSuite(rows: Row[], opts: SuiteOptions = {}): Promise<RowResult[]> {
-  const bench = new Bench({ time: opts.timeMs ?? 500, warmupTime: 100 });
-  for (const r of rows) bench.add(r.name, r.fn);
+/** What one row measured (its timing and allocation), before baselines are applied. */
+export interface RowMeasure {
+  nsPerOp: number;
+  rme: number;
+  bytesPerOp: number | null;
+  scavenges: number | null;
+}
+
+/** Times one row with tinybench, then (unless `checkAlloc` is false) checks its allocations. */
+export async function measureRow(row: Row, timeMs: number, checkAlloc = true): Promise<RowMeasure> {
+  const bench = new Bench({ time: timeMs, warmupTime: 100 });
+  bench.add(row.name, row.fn);
   await bench.run();
-  const results: RowResult[] = [];
-  for (const r of rows) {
-    const task = bench.getTask(r.name);
-    const res = task?.result as { latency?: { p50: number; rme: number } } | undefined;
-    if (res?.latency === undefined) throw new Error(`bench: no result for ${r.name}`);
-    const inner = r.inner ?? 1;
-    const nsPerOp = (res.latency.p50 * 1e6) / inner;
-    results.push({
+  const res = bench.getTask(row.name)?.result as { latency?: { p50: number; rme: number } } | undefined;
+  if (res?.latency === undefined) throw new Error(`bench: no result for ${row.name}`);
+  const nsPerOp = (res.latency.p50 * 1e6) / (row.inner ?? 1);
+  const a = row.allocates || !checkAlloc ? null : await allocationCheck(row);
+  return { nsPerOp, rme: res.latency.rme, bytesPerOp: a?.bytesPerOp ?? null, scavenges: a?.scavenges ?? null };
+}
+
+function toResults(rows: Row[], measures: RowMeasure[]): RowResult[] {
+  const results = rows.map((r, i): RowResult => {
+    const m = measures[i]!;
+    return {
       name: r.name,
-      nsPerOp,
-      rme: res.latency.rme,
-      opsPerSec: 1e9 / nsPerOp,
-      bytesPerSec: r.bytes === undefined ? null : (r.bytes * 1e9) / nsPerOp,
+      nsPerOp: m.nsPerOp,
+      rme: m.rme,
+      opsPerSec: 1e9 / m.nsPerOp,
+      bytesPerSec: r.bytes === undefined ? null : (r.bytes * 1e9) / m.nsPerOp,
       baseline: r.baseline ?? null,
       ratio: null,
       goNs: r.goNs ?? null,
-      bytesPerOp: null,
-      scavenges: null,
-    });
-  }
+      bytesPerOp: m.bytesPerOp,
+      scavenges: m.scavenges,
+    };
+  });
   for (const res of results) {
     const base = results.find((b) => b.name === res.baseline);
     if (base !== undefined) res.ratio = base.nsPerOp / res.nsPerOp;
   }
-  for (let i = 0; i < rows.length; i++) {
-    if (rows[i]!.allocates) continue;
-    const a = await allocationCheck(rows[i]!);
-    if (a !== null) {
-      results[i]!.bytesPerOp = a.bytesPerOp;
-      results[i]!.scavenges = a.scavenges;
-    }
-  }
   return results;
+}
+
+/** Times every row in this isolate (one after another), then checks allocations. */
+export async function runSuite(rows: Row[], opts: SuiteOptions = {}): Promise<RowResult[]> {
+  const measures: RowMeasure[] = [];
+  for (const r of rows) measures.push(await measureRow(r, opts.timeMs ?? 500));
+  return toResults(rows, measures);
+}
+
+async function measureInWorker(moduleUrl: string, exportName: string, row: Row, timeMs: number, checkAlloc: boolean): Promise<RowMeasure> {
+  const worker = new Worker(new URL('./row-worker.js', import.meta.url), {
+    workerData: { moduleUrl, exportName, rowName: row.name, timeMs, checkAlloc },
+  });
+  try {
+    return await new Promise<RowMeasure>((resolve, reject) => {
+      worker.once('message', resolve);
+      worker.once('error', reject);
+      worker.once('exit', (code) => reject(new Error(`bench worker for ${row.name} exited with ${code}`)));
+    });
+  } finally {
+    await worker.terminate();
+  }
+}
+
+/**
+ * Runs each row of the suite exported as `exportName` from `moduleUrl` in fresh worker threads
+ * (each its own V8 isolate), one at a time, `rounds` times; `rows` is the suite as built here,
+ * for names and metadata. The allocation check runs in the first round.
+ */
+export async function runSuiteIsolated(moduleUrl: string, exportName: string, rows: Row[], opts: SuiteOptions = {}): Promise<RowResult[]> {
+  const rounds = Math.max(1, opts.rounds ?? 3);
+  const measures: RowMeasure[] = [];
+  for (const r of rows) {
+    const runs: RowMeasure[] = [];
+    for (let k = 0; k < rounds; k++) runs.push(await measureInWorker(moduleUrl, exportName, r, opts.timeMs ?? 500, k === 0));
+    const ns = runs.map((m) => m.nsPerOp).sort((a, b) => a - b);
+    const median = ns[Math.floor(ns.length / 2)]!;
+    measures.push({
+      nsPerOp: median,
+      rme: rounds === 1 ? runs[0]!.rme : ((ns[ns.length - 1]! - ns[0]!) / median) * 100,
+      bytesPerOp: runs[0]!.bytesPerOp,
+      scavenges: runs[0]!.scavenges,
+    });
+  }
+  return toResults(rows, measures);
 }
 
 /** A human unit for bytes per second. */
@@ -146,7 +205,7 @@ function formatNs(ns: number): string {
 /** The results as a Markdown table. */
 export function markdownTable(results: RowResult[]): string {
   const lines = [
-    '| Path | ns/op | Throughput | vs baseline | Go (i9-14900K) ns/op | Alloc B/op (scavenges per 1e6 ops) |',
+    '| Path | ns/op (± spread) | Throughput | vs baseline | Go (i9-14900K) ns/op | Alloc B/op (scavenges per 1e6 ops) |',
     '| --- | ---: | ---: | --- | ---: | --- |',
   ];
   for (const r of results) {

@@ -5,31 +5,39 @@
  *   npm run bench -- --suite core         one suite
  *   npm run bench -- --write-docs         also rewrite the suite's section of docs/BENCHMARKS.md
  *   npm run bench -- --time 1000          milliseconds of sampling per row
+ *   npm run bench -- --rounds 5           isolated runs per row (median of their medians)
+ *   npm run bench -- --in-process         all rows in one isolate (see harness.ts on isolation)
  */
 
 import { readFile, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { coreRows } from './core.bench.js';
-import { machineLine, markdownTable, runSuite, type Row } from './harness.js';
+import { machineLine, markdownTable, runSuite, runSuiteIsolated, type Row } from './harness.js';
 
-const SUITES: Record<string, () => Row[]> = { core: coreRows };
+/** Each suite: the module that exports it (for isolated workers) and its factory. */
+const SUITES: Record<string, { url: string; name: string; make: () => Row[] }> = {
+  core: { url: new URL('./core.bench.js', import.meta.url).href, name: 'coreRows', make: coreRows },
+};
 
 const { values } = parseArgs({
   options: {
     suite: { type: 'string', multiple: true },
     time: { type: 'string', default: '500' },
+    rounds: { type: 'string', default: '3' },
     'write-docs': { type: 'boolean', default: false },
+    'in-process': { type: 'boolean', default: false },
   },
 });
 
 const names = values.suite ?? Object.keys(SUITES);
 for (const name of names) {
-  const make = SUITES[name];
-  if (make === undefined) {
+  const suite = SUITES[name];
+  if (suite === undefined) {
     console.error(`unknown suite ${name}; suites: ${Object.keys(SUITES).join(', ')}`);
     process.exit(2);
   }
-  const results = await runSuite(make(), { timeMs: Number(values.time) });
+  const opts = { timeMs: Number(values.time), rounds: Number(values.rounds) };
+  const results = values['in-process'] ? await runSuite(suite.make(), opts) : await runSuiteIsolated(suite.url, suite.name, suite.make(), opts);
   const table = markdownTable(results);
   const machine = machineLine();
   console.log(`\n## ${name}\n\n${machine}\n\n${table}\n`);

@@ -30,6 +30,7 @@ import { WireStatus } from '../wire/status.js';
 // every level of getter costs bytecode against V8's inlining budget, and a uint32 above 2^31
 // returned from a call that was not inlined is boxed (an allocation per packet).
 const { TOTAL_LEN: V4_TOTAL_LEN, TTL: V4_TTL, PROTO: V4_PROTO, SRC: V4_SRC, DST: V4_DST } = IPV4_OFF;
+const { Ok: OK, Truncated: TRUNCATED, BadVersion: BAD_VERSION } = WireStatus;
 // Where the checksum sits in each upper-layer header covered by a pseudo-header.
 const TCP_CSUM = 16;
 const TCP_MIN = 20;
@@ -66,11 +67,11 @@ export class Packet {
 
   /** Checks the IPv4 or IPv6 header (and the IPv6 extension-header chain). */
   check(): WireStatus {
+    // Compact on purpose: V8 charges this function's whole bytecode, and that of what it
+    // inlines, against each caller's inlining budget (see docs/ARCHITECTURE.md, "Hot paths").
     const v = this.len > 0 ? this.buf[this.off]! >>> 4 : 0;
-    // Each version's work is its own method: V8 counts an inlined function's whole bytecode
-    // against the caller's inlining budget, but a call that never runs costs only the call.
-    const st = v === 4 ? this.checkV4() : v === 6 ? this.checkV6() : this.len > 0 ? WireStatus.BadVersion : WireStatus.Truncated;
-    this.ver = st === WireStatus.Ok ? v : 0;
+    const st = v === 4 ? this.checkV4() : v === 6 ? this.checkV6() : v === 0 && this.len === 0 ? TRUNCATED : BAD_VERSION;
+    this.ver = st === OK ? v : 0;
     return st;
   }
 
@@ -83,7 +84,11 @@ export class Packet {
   }
 
   private checkV6(): WireStatus {
-    return this.v6.reset(this.buf, this.off, this.len).check();
+    const v = this.v6;
+    v.buf = this.buf;
+    v.off = this.off;
+    v.len = this.len;
+    return v.check();
   }
 
   /** True when `check()` passes (the seed's IsValid). */
@@ -109,11 +114,15 @@ export class Packet {
   get ipv4Protocol(): number {
     return this.buf[this.off + V4_PROTO]!;
   }
-  /** Source as a uint32. */
+  /**
+   * Source as a uint32. Engines that key tables by address should read it as an int32
+   * (`be32i(p.buf, p.v4.srcOff)`): an int32 is always a small integer in V8, a uint32 at or
+   * above 2^31 is boxed whenever it crosses a call V8 did not inline.
+   */
   get ipv4SrcAddr(): number {
     return be32(this.buf, this.off + V4_SRC);
   }
-  /** Destination as a uint32. */
+  /** Destination as a uint32 (see `ipv4SrcAddr` for hot-path use). */
   get ipv4DstAddr(): number {
     return be32(this.buf, this.off + V4_DST);
   }

@@ -10,58 +10,123 @@
  * - a *checksum* is the complement of a sum, the value that goes into a header field.
  *
  * RFC 1071 §2(B): the sum is independent of byte order, so it may be computed on any word size
- * and folded at the end. The fast loop reads 32-bit big-endian words through a DataView, four at
- * a time into two accumulators (see docs/BENCHMARKS.md for the speed). Input is summed in 32 KiB
- * chunks, folded in between, so that the accumulators stay small integers (no deopt to doubles).
+ * and folded at the end. The fast loop reads aligned 32-bit words with native loads, eight at a
+ * time into two accumulators (see docs/BENCHMARKS.md for the speed; it measured faster here than
+ * big-endian DataView reads). Input is summed in 32 KiB chunks, folded in between, so that the
+ * accumulators stay small integers (no deopt to doubles).
  */
 
 import { be16 } from './bytes.js';
 
-// One DataView per ArrayBuffer, cached: making a DataView per call costs more than summing a
-// small header. Frames usually come from one slab or ring, so this one-entry cache nearly always
-// hits; a miss allocates one DataView.
+// One Uint32Array over the whole ArrayBuffer, cached: making a view per call costs more than the
+// sum. Frames usually come from one slab or ring, so the cache nearly always hits; a miss
+// allocates one view. Reading `b.buffer` costs about 17 ns on Node 20 (V8 does not inline that
+// accessor), so the array last seen is remembered too and matched by identity first.
 let cachedBuffer: ArrayBufferLike | null = null;
-let cachedView: DataView = new DataView(new ArrayBuffer(0));
+let cachedWords: Uint32Array = new Uint32Array(0);
+let lastBytes: Uint8Array | null = null;
 
-function viewOf(b: Uint8Array): DataView {
-  if (b.buffer !== cachedBuffer) {
-    cachedBuffer = b.buffer;
-    cachedView = new DataView(b.buffer);
+function wordsOf(b: Uint8Array): Uint32Array {
+  if (b === lastBytes) return cachedWords;
+  const buffer = b.buffer;
+  if (buffer !== cachedBuffer) {
+    cachedBuffer = buffer;
+    cachedWords = new Uint32Array(buffer, 0, buffer.byteLength >>> 2);
   }
-  return cachedView;
+  lastBytes = b;
+  return cachedWords;
 }
 
-// 2048 iterations of at most 4 x 0xffff per accumulator keep both, and their sum, below 2^31.
-const CHUNK = 32768;
+/** Below this many bytes a byte-pair loop beats setting up the word loop (measured here). */
+const WORD_LOOP_MIN = 64;
+
+/** Byte-pair sum for short ranges (headers): no view lookup at all. */
+function sumPairs(b: Uint8Array, off: number, len: number, initial: number): number {
+  let s = initial;
+  let i = off;
+  const end = off + len;
+  const e8 = off + (len & ~7);
+  for (; i < e8; i += 8) {
+    s += ((b[i]! << 8) | b[i + 1]!) + ((b[i + 2]! << 8) | b[i + 3]!) + ((b[i + 4]! << 8) | b[i + 5]!) + ((b[i + 6]! << 8) | b[i + 7]!);
+  }
+  for (; i + 1 < end; i += 2) s += (b[i]! << 8) | b[i + 1]!;
+  if (i < end) s += b[i]! << 8;
+  while (s > 0xffff) s = (s & 0xffff) + (s >>> 16);
+  return s;
+}
+
+// 512 iterations of at most 16 x 0xffff per accumulator keep both, and their sum, below 2^31.
+const CHUNK_WORDS = 8192;
 
 /**
  * Folded one's-complement sum of `len` bytes at `off`, added to `initial` (a previous sum).
  * An odd final byte is padded with a zero byte on the right, as RFC 1071 says.
  * Allocates nothing (after the first call on a given ArrayBuffer).
+ *
+ * How: the sum is 256 * (bytes at even positions of the data) + (bytes at odd positions), folded
+ * (RFC 1071 §2(B), byte-order independence). The loop reads aligned 32-bit words with native
+ * (little-endian) loads and adds their 16-bit halves, which weights bytes at even *memory*
+ * addresses by 1 and odd ones by 256; unaligned head and tail bytes are added with the same
+ * weights. When the data starts at an even address that is the byte-swapped sum; when it starts
+ * at an odd one it is the sum itself.
  */
 export function sum16(b: Uint8Array, off = 0, len = b.length - off, initial = 0): number {
-  const dv = viewOf(b);
-  let i = b.byteOffset + off;
-  const end = i + len;
-  let s = initial;
-  while (end - i >= 16) {
-    const stop = i + Math.min(CHUNK, (end - i) & ~15);
-    let s0 = 0;
-    let s1 = 0;
-    for (; i < stop; i += 16) {
-      const a = dv.getUint32(i);
-      const c = dv.getUint32(i + 4);
-      const d = dv.getUint32(i + 8);
-      const e = dv.getUint32(i + 12);
-      s0 += (a >>> 16) + (a & 0xffff) + (c >>> 16) + (c & 0xffff);
-      s1 += (d >>> 16) + (d & 0xffff) + (e >>> 16) + (e & 0xffff);
-    }
-    s += s0 + s1;
-    s = (s & 0xffff) + Math.floor(s / 0x10000);
+  if (len < WORD_LOOP_MIN) return sumPairs(b, off, len, initial);
+  const base = b.byteOffset;
+  const start = base + off;
+  const end = start + len;
+  let p = start;
+  let s = 0;
+  // Head: bytes up to a 4-byte boundary.
+  while ((p & 3) !== 0) {
+    s += (p & 1) === 0 ? b[p - base]! : b[p - base]! << 8;
+    p++;
   }
-  for (; i + 1 < end; i += 2) s += dv.getUint16(i);
-  if (i < end) s += dv.getUint8(i) << 8;
-  while (s > 0xffff) s = (s & 0xffff) + Math.floor(s / 0x10000);
+  // Body: whole aligned words, sixteen at a time (one chunk covers any frame; longer inputs
+  // fold between chunks to keep the accumulators small integers).
+  const w = wordsOf(b);
+  let i = p >>> 2;
+  const wordEnd = end >>> 2;
+  while (wordEnd - i >= 16) {
+    const stop = i + Math.min(CHUNK_WORDS, (wordEnd - i) & ~15);
+    let hi = 0;
+    let lo = 0;
+    for (; i < stop; i += 16) {
+      const a = w[i]!;
+      const c = w[i + 1]!;
+      const d = w[i + 2]!;
+      const e = w[i + 3]!;
+      const f = w[i + 4]!;
+      const g = w[i + 5]!;
+      const h = w[i + 6]!;
+      const k = w[i + 7]!;
+      const a2 = w[i + 8]!;
+      const c2 = w[i + 9]!;
+      const d2 = w[i + 10]!;
+      const e2 = w[i + 11]!;
+      const f2 = w[i + 12]!;
+      const g2 = w[i + 13]!;
+      const h2 = w[i + 14]!;
+      const k2 = w[i + 15]!;
+      hi += (a >>> 16) + (c >>> 16) + (d >>> 16) + (e >>> 16) + (f >>> 16) + (g >>> 16) + (h >>> 16) + (k >>> 16);
+      hi += (a2 >>> 16) + (c2 >>> 16) + (d2 >>> 16) + (e2 >>> 16) + (f2 >>> 16) + (g2 >>> 16) + (h2 >>> 16) + (k2 >>> 16);
+      lo += (a & 0xffff) + (c & 0xffff) + (d & 0xffff) + (e & 0xffff) + (f & 0xffff) + (g & 0xffff) + (h & 0xffff) + (k & 0xffff);
+      lo += (a2 & 0xffff) + (c2 & 0xffff) + (d2 & 0xffff) + (e2 & 0xffff) + (f2 & 0xffff) + (g2 & 0xffff) + (h2 & 0xffff) + (k2 & 0xffff);
+    }
+    s += hi + lo;
+    s = (s & 0xffff) + (s >>> 16);
+  }
+  for (; i < wordEnd; i++) {
+    const a = w[i]!;
+    s += (a >>> 16) + (a & 0xffff);
+  }
+  // Tail: the last 0-3 bytes.
+  for (p = i << 2; p < end; p++) s += (p & 1) === 0 ? b[p - base]! : b[p - base]! << 8;
+  while (s > 0xffff) s = (s & 0xffff) + (s >>> 16);
+  // Native loads are little-endian on every platform Node runs on (x64, arm64).
+  if ((start & 1) === 0) s = ((s & 0xff) << 8) | (s >>> 8);
+  s += initial;
+  while (s > 0xffff) s = (s & 0xffff) + (s >>> 16);
   return s;
 }
 

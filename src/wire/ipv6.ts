@@ -48,16 +48,11 @@ const FRAG_OFFSET_FLAGS = 2;
 const FRAG_IDENT = 4;
 const FRAG_M = 0x0001;
 
-/** True for the next-header values this walk treats as extension headers. */
-function isExtension(nh: number): boolean {
-  return (
-    nh === IpProto.HopByHop ||
-    nh === IpProto.IPv6Route ||
-    nh === IpProto.IPv6Frag ||
-    nh === IpProto.IPv6Opts ||
-    nh === IpProto.AH
-  );
-}
+/** 1 for the next-header values the walk treats as extension headers (a table, not a call). */
+const IS_EXTENSION = new Uint8Array(256);
+for (const nh of [IpProto.HopByHop, IpProto.IPv6Route, IpProto.IPv6Frag, IpProto.IPv6Opts, IpProto.AH]) IS_EXTENSION[nh] = 1;
+
+const { Ok: OK, Truncated: TRUNCATED, BadVersion: BAD_VERSION } = WireStatus;
 
 /** A reusable view over an IPv6 packet in place. */
 export class Ipv6View {
@@ -86,18 +81,31 @@ export class Ipv6View {
    * well-formed extension-header chain inside the payload. After Ok every accessor is in bounds.
    */
   check(): WireStatus {
-    if (this.len < IPV6_HEADER_LEN) return WireStatus.Truncated;
+    // The common case (no extension headers) is kept small so that V8 inlines it into callers;
+    // the walk is a separate method that only packets with extension headers reach.
     const b = this.buf;
     const o = this.off;
-    if (b[o + VER_TC_FLOW]! >>> 4 !== IPV6_VERSION) return WireStatus.BadVersion;
-    const end = o + IPV6_HEADER_LEN + be16(b, o + PAYLOAD_LEN);
-    if (end > o + this.len) return WireStatus.Truncated;
-    let nh = b[o + NEXT_HEADER]!;
-    let p = o + IPV6_HEADER_LEN;
-    let count = 0;
+    const len = this.len;
+    if (len < IPV6_HEADER_LEN) return TRUNCATED;
+    if (b[o]! >>> 4 !== IPV6_VERSION) return BAD_VERSION; // VER_TC_FLOW is 0
+    // 40 + Payload Length (bytes 4-5) must fit.
+    if (IPV6_HEADER_LEN + ((b[o + PAYLOAD_LEN]! << 8) | b[o + PAYLOAD_LEN + 1]!) > len) return TRUNCATED;
+    const nh = b[o + NEXT_HEADER]!;
     this.fragHeaderOff = -1;
-    while (isExtension(nh)) {
-      // §4.1: Hop-by-Hop Options may only come first.
+    if (IS_EXTENSION[nh] === 1) return this.walkExtensions(nh);
+    this.upperProtocol = nh;
+    this.upperOff = o + IPV6_HEADER_LEN;
+    return OK;
+  }
+
+  /** Walks the extension-header chain that starts with `nh` right after the fixed header. */
+  private walkExtensions(nh: number): WireStatus {
+    const b = this.buf;
+    let p = this.off + IPV6_HEADER_LEN;
+    const end = p + be16(b, this.off + PAYLOAD_LEN);
+    let count = 0;
+    while (IS_EXTENSION[nh] === 1) {
+      // RFC 8200 §4.1: Hop-by-Hop Options may only come first.
       if (nh === IpProto.HopByHop && count > 0) return WireStatus.BadOption;
       if (++count > IPV6_MAX_EXT_HEADERS) return WireStatus.TooManyHeaders;
       if (p + 2 > end) return WireStatus.Truncated;
@@ -116,7 +124,7 @@ export class Ipv6View {
     }
     this.upperProtocol = nh;
     this.upperOff = p;
-    return WireStatus.Ok;
+    return OK;
   }
 
   get version(): number {
