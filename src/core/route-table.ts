@@ -2,10 +2,9 @@
  * RouteTable: longest-prefix match for IPv4 and IPv6, allocation-free on lookup.
  *
  * Routes are grouped by prefix length. A lookup tries each length that has routes, longest
- * first, with one Map probe per length: for IPv4 the key is the masked address as an int32 (a
- * small integer in V8, so the Map lookup needs no boxing); for IPv6 it is a 32-bit hash of the
- * four masked words, and the route itself is compared word by word, with colliding routes
- * chained. Cost is one probe per distinct prefix length in the table (typically 2-4: host
+ * first, with one IntMap probe per length (open addressing over typed arrays, int-map.ts): for
+ * IPv4 the key is the masked address as an int32; for IPv6 it is a 32-bit hash of the four
+ * masked words, and the route itself is compared word by word, with colliding routes chained. Cost is one probe per distinct prefix length in the table (typically 2-4: host
  * routes, the LAN prefix, the default), independent of the number of routes.
  *
  * Several owners may claim the same prefix: the first one added wins, and when it is removed
@@ -16,6 +15,7 @@
 import { PktError, intInRange } from '../errors.js';
 import type { IpPrefix } from '../wire/addr.js';
 import { be32i } from '../wire/bytes.js';
+import { IntMap } from './int-map.js';
 
 export interface Route<T> {
   readonly prefix: IpPrefix;
@@ -59,11 +59,11 @@ export class RouteTable<T> {
   // IPv4: parallel arrays sorted by length, longest first.
   private lens4: number[] = [];
   private masks4: number[] = [];
-  private maps4: Map<number, Route<T>>[] = [];
+  private maps4: IntMap<Route<T>>[] = [];
   // IPv6: the same, with four mask words per length.
   private lens6: number[] = [];
   private masks6: Int32Array = new Int32Array(0);
-  private maps6: Map<number, Route6<T>>[] = [];
+  private maps6: IntMap<Route6<T>>[] = [];
 
   constructor(maxRoutes = 65536) {
     this.maxRoutes = intInRange('RouteTable maxRoutes', maxRoutes, 1, 1 << 24);
@@ -212,7 +212,7 @@ export class RouteTable<T> {
     while (i < this.lens4.length && this.lens4[i]! > bits) i++;
     this.lens4.splice(i, 0, bits);
     this.masks4.splice(i, 0, maskWord(bits, 0));
-    this.maps4.splice(i, 0, new Map());
+    this.maps4.splice(i, 0, new IntMap());
     return i;
   }
 
@@ -222,7 +222,7 @@ export class RouteTable<T> {
     i = 0;
     while (i < this.lens6.length && this.lens6[i]! > bits) i++;
     this.lens6.splice(i, 0, bits);
-    this.maps6.splice(i, 0, new Map());
+    this.maps6.splice(i, 0, new IntMap());
     this.rebuildMasks6();
     return i;
   }

@@ -1,0 +1,68 @@
+/**
+ * The README's examples (examples/*.ts) and the demo (`npm start`) run and say what they should.
+ * The examples import `pktkit` through its package exports, so this also checks the exports map
+ * against the built dist/.
+ */
+import test from 'ava';
+import { execFile } from 'node:child_process';
+import { readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { readPcapng } from '../helpers/pcap-reader.js';
+
+const run = promisify(execFile);
+const built = (rel: string) => fileURLToPath(new URL(`../../${rel}`, import.meta.url));
+
+async function runNode(file: string, args: string[] = []): Promise<string> {
+  const { stdout } = await run(process.execPath, [file, ...args], { timeout: 30_000 });
+  return stdout;
+}
+
+test('examples/switch: flood, then unicast once learned', async (t) => {
+  const out = await runNode(built('examples/switch.js'));
+  t.deepEqual(out.trim().split('\n'), ['b got 60 bytes', 'c got 60 bytes', 'a got 60 bytes', '02:00:00:00:00:01 is on port 0; 2 MACs learned']);
+});
+
+test('examples/routing: point to point, host route, explicit route, default route', async (t) => {
+  const out = await runNode(built('examples/routing.js'));
+  t.deepEqual(out.trim().split('\n'), [
+    'tun2 got 10.0.0.1 -> 10.0.0.2',
+    'peer got 10.0.0.1 -> 10.0.0.2',
+    'gw got 10.0.0.1 -> 192.168.50.7',
+    'gw got 10.0.0.1 -> 8.8.8.8',
+  ]);
+});
+
+test('examples/parse: a UDP datagram, then a truncated one', async (t) => {
+  const out = await runNode(built('examples/parse.js'));
+  t.deepEqual(out.trim().split('\n'), ['192.168.1.10:40000 -> 192.168.1.1:53, 5 bytes', 'dropped: malformed IP']);
+});
+
+test('examples/capture: a hub port and a tapped device in one pcapng', async (t) => {
+  const out = await runNode(built('examples/capture.js'));
+  const m = /^2 packets on 2 interfaces, 0 dropped: (.+)$/.exec(out.trim());
+  t.truthy(m, out);
+  const file = await readFile(m![1]!);
+  const contents = readPcapng(file);
+  t.is(contents.interfaces.length, 2);
+  t.is(contents.packets.length, 2);
+  await rm(m![1]!);
+});
+
+test('the demo (npm start) narrates its topology and writes a capture tshark can read', async (t) => {
+  const path = join(tmpdir(), `pktkit-demo-test-${process.pid}.pcapng`);
+  const out = await runNode(built('src/cli/demo.js'), ['--out', path]);
+  t.regex(out, /alice:\n {4}ARP reply: 10\.0\.0\.2 is at 02:00:00:00:00:0b/);
+  t.regex(out, /bob:\n {4}ARP request from 02:00:00:00:00:0a: who has 10\.0\.0\.2\? \(answering\)\n {4}UDP from 10\.0\.0\.1: "hello bob"/);
+  t.regex(out, /carol:\n {4}ARP request for 10\.0\.0\.2 \(not mine\)\n/);
+  t.regex(out, /dropped truncated=1/);
+  t.regex(out, /gateway +10\.0\.0\.1 -> 192\.0\.2\.7, fd00::2 -> 2001:db8::1/);
+  t.regex(out, /dropped bad-version=1/);
+  t.regex(out, /Capture: 17 packets \(\d+ B\) on 7 interfaces, 0 dropped/);
+  const contents = readPcapng(await readFile(path));
+  t.is(contents.packets.length, 17);
+  t.is(contents.interfaces.length, 7);
+  await rm(path);
+});
