@@ -138,6 +138,14 @@ export class Packet {
   get ipv6HopLimit(): number {
     return this.v6.hopLimit;
   }
+  /** The IPv6 source as a new IpAddr (the seed's IPv6SrcAddr; allocates: use ipv6SrcOff on hot paths). */
+  get ipv6SrcAddr(): IpAddr {
+    return IpAddr.fromBytes(this.buf, this.v6.srcOff, IPV6_ADDR_LEN);
+  }
+  /** The IPv6 destination as a new IpAddr (the seed's IPv6DstAddr; allocates). */
+  get ipv6DstAddr(): IpAddr {
+    return IpAddr.fromBytes(this.buf, this.v6.dstOff, IPV6_ADDR_LEN);
+  }
   /** Offset in `buf` of the 16 source bytes. */
   get ipv6SrcOff(): number {
     return this.v6.srcOff;

@@ -13,19 +13,18 @@ import { IpPrefix, randomLocalMac, toMac } from '../wire/addr.js';
 import type { AddrListener, FrameHandler, L2Device, L3Device, PacketHandler } from './device.js';
 import { DropReason, PortCounters, type PortStats } from './stats.js';
 
-/** An in-memory L2 device. */
-export class PipeL2 implements L2Device {
-  readonly hwAddr: number;
-  /** Receives the frames the network sends to this device (borrowed, valid during the call). */
+/**
+ * What both pipes share: the handler, the `onSend` receiver, counters and the closed state.
+ * rx counts what the pipe produced (`inject`), tx what the network sent it.
+ */
+class Pipe {
+  /** Receives what the network sends to this device (borrowed, valid during the call). */
   onSend: FrameHandler | null;
-  /** rx: frames injected (produced by this device); tx: frames the network sent it. */
   readonly counters = new PortCounters();
-  private handler: FrameHandler | null = null;
-  private closed = false;
+  protected handler: FrameHandler | null = null;
+  protected closed = false;
 
-  /** `mac` defaults to a random locally administered address. */
-  constructor(mac?: number | string, onSend: FrameHandler | null = null) {
-    this.hwAddr = mac === undefined ? randomLocalMac() : toMac(mac);
+  constructor(onSend: FrameHandler | null) {
     this.onSend = onSend;
   }
 
@@ -33,18 +32,18 @@ export class PipeL2 implements L2Device {
     this.handler = handler;
   }
 
-  send(frame: Uint8Array): void {
+  send(bytes: Uint8Array): void {
     if (this.closed) return this.counters.drop(DropReason.Closed);
-    this.counters.tx(frame.length);
-    if (this.onSend !== null) this.onSend(frame);
+    this.counters.tx(bytes.length);
+    if (this.onSend !== null) this.onSend(bytes);
   }
 
-  /** Produces a frame: hands it to the handler as if received from this device's own wire. */
-  inject(frame: Uint8Array): void {
+  /** Produces a frame or packet: hands it to the handler as if it came from the device's own side. */
+  inject(bytes: Uint8Array): void {
     if (this.closed) return this.counters.drop(DropReason.Closed);
     if (this.handler === null) return this.counters.drop(DropReason.NoHandler);
-    this.counters.rx(frame.length);
-    this.handler(frame);
+    this.counters.rx(bytes.length);
+    this.handler(bytes);
   }
 
   get isClosed(): boolean {
@@ -60,20 +59,26 @@ export class PipeL2 implements L2Device {
   }
 }
 
+/** An in-memory L2 device. */
+export class PipeL2 extends Pipe implements L2Device {
+  readonly hwAddr: number;
+
+  /** `mac` defaults to a random locally administered address. */
+  constructor(mac?: number | string, onSend: FrameHandler | null = null) {
+    super(onSend);
+    this.hwAddr = mac === undefined ? randomLocalMac() : toMac(mac);
+  }
+}
+
 /** An in-memory L3 device. */
-export class PipeL3 implements L3Device {
-  /** Receives the packets the network sends to this device (borrowed, valid during the call). */
-  onSend: PacketHandler | null;
-  readonly counters = new PortCounters();
-  private handler: PacketHandler | null = null;
+export class PipeL3 extends Pipe implements L3Device {
   private prefix: IpPrefix | null;
   private listeners: AddrListener[] = [];
-  private closed = false;
 
   /** `addr` is the device's address and prefix, e.g. `10.0.0.2/24` (or null for none). */
   constructor(addr: IpPrefix | string | null = null, onSend: PacketHandler | null = null) {
+    super(onSend);
     this.prefix = addr === null ? null : IpPrefix.from(addr);
-    this.onSend = onSend;
   }
 
   get addr(): IpPrefix | null {
@@ -93,34 +98,8 @@ export class PipeL3 implements L3Device {
     };
   }
 
-  setHandler(handler: PacketHandler): void {
-    this.handler = handler;
-  }
-
-  send(packet: Uint8Array): void {
-    if (this.closed) return this.counters.drop(DropReason.Closed);
-    this.counters.tx(packet.length);
-    if (this.onSend !== null) this.onSend(packet);
-  }
-
-  /** Produces a packet: hands it to the handler. */
-  inject(packet: Uint8Array): void {
-    if (this.closed) return this.counters.drop(DropReason.Closed);
-    if (this.handler === null) return this.counters.drop(DropReason.NoHandler);
-    this.counters.rx(packet.length);
-    this.handler(packet);
-  }
-
-  get isClosed(): boolean {
-    return this.closed;
-  }
-
-  stats(): PortStats {
-    return this.counters.snapshot();
-  }
-
-  close(): void {
-    this.closed = true;
+  override close(): void {
+    super.close();
     this.listeners = [];
   }
 }

@@ -69,6 +69,8 @@ test('Packet: IPv6 accessors skip extension headers (unlike the Go original)', (
   t.is(p.ipv6PayloadLen, 36);
   t.is(p.ipv6HopLimit, 64);
   t.is(p.srcAddr.toString(), 'fd99::1');
+  t.is(p.ipv6SrcAddr.toString(), 'fd99::1');
+  t.is(p.ipv6DstAddr.toString(), 'fd99::2');
   t.is(toHex(p.payload), toHex(base, 40));
 });
 

@@ -4,6 +4,25 @@ import { EthernetView, EtherType, decodeEthernet, emitEthernet, ethernetEmitLen,
 import { WireStatus } from '../../src/wire/status.js';
 import { WireFormatError } from '../../src/errors.js';
 import { filled, fromHex, toHex } from '../helpers/bytes.js';
+import { KERNEL_ARP_REQUEST, KERNEL_NDP_RS } from '../vectors/kernel-tap.js';
+
+test('getters on frames the kernel wrote to a TAP (broadcast ARP, IPv6 multicast RS)', (t) => {
+  const arp = new EthernetView().reset(fromHex(KERNEL_ARP_REQUEST));
+  t.is(arp.check(), WireStatus.Ok);
+  t.is(arp.dstMAC, 0xffff_ffff_ffff);
+  t.is(arp.srcMAC, 0x026b_0000_0001);
+  t.is(arp.etherType, EtherType.ARP);
+  t.true(arp.isBroadcast);
+  t.true(arp.isMulticast);
+  t.false(arp.hasVLAN);
+  t.is(arp.payloadLen, 28);
+  const rs = new EthernetView().reset(fromHex(KERNEL_NDP_RS));
+  t.is(rs.check(), WireStatus.Ok);
+  t.is(rs.dstMAC, 0x3333_0000_0002); // RFC 2464 §7: 33:33 + ff02::2's low 32 bits
+  t.is(rs.etherType, EtherType.IPv6);
+  t.false(rs.isBroadcast);
+  t.true(rs.isMulticast);
+});
 
 // An untagged frame header: dst 52:54:00:12:34:56, src 02:00:00:00:00:01, IPv6.
 const UNTAGGED = fromHex('525400123456 020000000001 86dd 6000');
