@@ -31,7 +31,8 @@
  * as zero. `parseIcmpv4` returns Unsupported for those types; the view still reads any type.
  */
 
-import { EMPTY_BYTES, be16, be32, setBe16, setBe32 } from './bytes.js';
+import { IcmpHeaderView } from './icmp-header.js';
+import { be16, be32, setBe16, setBe32 } from './bytes.js';
 import { checksum } from './checksum.js';
 import { IPV4_MIN_HEADER_LEN } from './ipv4.js';
 import { WireStatus, wireFormatError } from './status.js';
@@ -108,45 +109,12 @@ export function icmpv4QuotesDatagram(type: number): boolean {
 }
 
 /** A reusable view over an ICMP message in place. Not safe to share across reentrant calls. */
-export class Icmpv4View {
-  buf: Uint8Array = EMPTY_BYTES;
-  off = 0;
-  len = 0;
-
-  /**
-   * Points the view at the `len` bytes of the message in `buf` from `off`: the IPv4 payload
-   * length, since ICMP has no length field of its own. Call `check()` before the accessors.
-   */
-  reset(buf: Uint8Array, off = 0, len = buf.length - off): this {
-    this.buf = buf;
-    this.off = off;
-    this.len = len;
-    return this;
-  }
-
+export class Icmpv4View extends IcmpHeaderView {
   /** The one check at the trust boundary: at least the 8-byte header. After Ok every accessor reads in bounds. */
   check(): WireStatus {
     return this.len < ICMPV4_HEADER_LEN ? WireStatus.Truncated : WireStatus.Ok;
   }
 
-  get type(): number {
-    return this.buf[this.off + TYPE]!;
-  }
-  set type(v: number) {
-    this.buf[this.off + TYPE] = v;
-  }
-  get code(): number {
-    return this.buf[this.off + CODE]!;
-  }
-  set code(v: number) {
-    this.buf[this.off + CODE] = v;
-  }
-  get checksum(): number {
-    return be16(this.buf, this.off + CSUM);
-  }
-  set checksum(v: number) {
-    setBe16(this.buf, this.off + CSUM, v);
-  }
   /** Echo and Echo Reply: the identifier. */
   get ident(): number {
     return be16(this.buf, this.off + ECHO_IDENT);

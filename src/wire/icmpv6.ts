@@ -33,7 +33,8 @@
  * limiting and the "do not answer an error with an error" rules of §2.4 are engine policy.
  */
 
-import { EMPTY_BYTES, be16, be32, setBe16, setBe32 } from './bytes.js';
+import { IcmpHeaderView } from './icmp-header.js';
+import { be16, be32, setBe16, setBe32 } from './bytes.js';
 import { transportChecksumV6 } from './checksum.js';
 import { IpProto } from './ipv4.js';
 import { WireStatus, wireFormatError } from './status.js';
@@ -99,45 +100,12 @@ export function icmpv6IsError(type: number): boolean {
 }
 
 /** A reusable view over an ICMPv6 message in place. Not safe to share across reentrant calls. */
-export class Icmpv6View {
-  buf: Uint8Array = EMPTY_BYTES;
-  off = 0;
-  len = 0;
-
-  /**
-   * Points the view at the `len` bytes of the message in `buf` from `off`: the upper-layer length,
-   * since ICMPv6 has no length field of its own. Call `check()` before the accessors.
-   */
-  reset(buf: Uint8Array, off = 0, len = buf.length - off): this {
-    this.buf = buf;
-    this.off = off;
-    this.len = len;
-    return this;
-  }
-
+export class Icmpv6View extends IcmpHeaderView {
   /** The one check at the trust boundary: at least the 8-byte header. After Ok every accessor reads in bounds. */
   check(): WireStatus {
     return this.len < ICMPV6_HEADER_LEN ? WireStatus.Truncated : WireStatus.Ok;
   }
 
-  get type(): number {
-    return this.buf[this.off + TYPE]!;
-  }
-  set type(v: number) {
-    this.buf[this.off + TYPE] = v;
-  }
-  get code(): number {
-    return this.buf[this.off + CODE]!;
-  }
-  set code(v: number) {
-    this.buf[this.off + CODE] = v;
-  }
-  get checksum(): number {
-    return be16(this.buf, this.off + CSUM);
-  }
-  set checksum(v: number) {
-    setBe16(this.buf, this.off + CSUM, v);
-  }
   /** Echo Request and Reply: the identifier. */
   get ident(): number {
     return be16(this.buf, this.off + ECHO_IDENT);

@@ -11,6 +11,7 @@ export * from './ethernet.js';
 export * from './arp.js';
 export * from './ipv4.js';
 export * from './ipv6.js';
+export * from './icmp-header.js';
 export * from './icmpv4.js';
 export * from './icmpv6.js';
 export * from './ndp.js';

@@ -41,7 +41,8 @@
  * Information options; an engine that must take more walks the options with the cursor.
  */
 
-import { EMPTY_BYTES, be16, be32, setBe16, setBe32 } from './bytes.js';
+import { IcmpHeaderView } from './icmp-header.js';
+import { be16, be32, setBe16, setBe32 } from './bytes.js';
 import { transportChecksumV6 } from './checksum.js';
 import { IpProto } from './ipv4.js';
 import {
@@ -145,22 +146,7 @@ function hasTarget(type: number): boolean {
 const checkWalker = new NdpOptionCursor();
 
 /** A reusable view over an ND message in place. Not safe to share across reentrant calls. */
-export class NdpView {
-  buf: Uint8Array = EMPTY_BYTES;
-  off = 0;
-  len = 0;
-
-  /**
-   * Points the view at the `len` bytes of the message in `buf` from `off`: the ICMPv6 message
-   * length (IPv6 payload length), which bounds the options. Call `check()` before the accessors.
-   */
-  reset(buf: Uint8Array, off = 0, len = buf.length - off): this {
-    this.buf = buf;
-    this.off = off;
-    this.len = len;
-    return this;
-  }
-
+export class NdpView extends IcmpHeaderView {
   /**
    * The one check at the trust boundary: an ND type (else Unsupported), the fixed part present
    * (Truncated), code 0 and a non-multicast Target and Destination (BadValue), and well-formed
@@ -182,24 +168,6 @@ export class NdpView {
     return cur.status;
   }
 
-  get type(): number {
-    return this.buf[this.off + TYPE]!;
-  }
-  set type(v: number) {
-    this.buf[this.off + TYPE] = v;
-  }
-  get code(): number {
-    return this.buf[this.off + CODE]!;
-  }
-  set code(v: number) {
-    this.buf[this.off + CODE] = v;
-  }
-  get checksum(): number {
-    return be16(this.buf, this.off + CSUM);
-  }
-  set checksum(v: number) {
-    setBe16(this.buf, this.off + CSUM, v);
-  }
   /** RA: the hop limit hosts should use (0: unspecified). */
   get curHopLimit(): number {
     return this.buf[this.off + RA_CUR_HOP_LIMIT]!;
