@@ -19,6 +19,12 @@
 
 import { IndexConsumer, IndexProducer } from './index-ring.js';
 
+/**
+ * The largest frame size: descriptors carry a frame's offset and length in 16 bits each
+ * (`packDesc`), so a frame must be shorter than 65536 bytes; 65528 is the largest multiple of 8.
+ */
+export const MAX_FRAME_SIZE = 65528;
+
 export interface FramePoolDescriptor {
   sab: SharedArrayBuffer;
   count: number;
@@ -31,8 +37,8 @@ export interface FramePoolDescriptor {
  */
 export function createFramePool(count: number, frameSize = 2048): FramePoolDescriptor {
   if (!(Number.isInteger(count) && count >= 1 && count <= 1 << 22)) throw new RangeError(`FramePool: count must be in [1, 2^22], got ${count}`);
-  if (!(Number.isInteger(frameSize) && frameSize >= 64 && frameSize <= 65536 && frameSize % 8 === 0)) {
-    throw new RangeError(`FramePool: frameSize must be a multiple of 8 in [64, 65536], got ${frameSize}`);
+  if (!(Number.isInteger(frameSize) && frameSize >= 64 && frameSize <= MAX_FRAME_SIZE && frameSize % 8 === 0)) {
+    throw new RangeError(`FramePool: frameSize must be a multiple of 8 in [64, ${MAX_FRAME_SIZE}], got ${frameSize}`);
   }
   if (count * frameSize > 2 ** 31) throw new RangeError(`FramePool: count * frameSize must be at most 2 GiB`);
   return { sab: new SharedArrayBuffer(count * frameSize), count, frameSize };

@@ -30,4 +30,4 @@ export {
   type IndexHandler,
   type IndexRingDescriptor,
 } from './index-ring.js';
-export { FramePoolOwner, FramePoolView, createFramePool, type FramePoolDescriptor } from './frame-pool.js';
+export { FramePoolOwner, FramePoolView, MAX_FRAME_SIZE, createFramePool, type FramePoolDescriptor } from './frame-pool.js';

@@ -187,6 +187,8 @@ export class RingProducer {
   /** Last TAIL seen (local cache; refreshed only when the ring looks full). */
   private tailCache: number;
   private published: number;
+  /** Bytes pushed since the last publish; added to the shared counter when publishing. */
+  private pendingBytes = 0;
 
   constructor(d: RingDescriptor, opts: ProducerOptions = {}) {
     this.v = new RingViews(d);
@@ -260,7 +262,9 @@ export class RingProducer {
       return -1;
     }
     if (!this.hasRoom() && (this.policy === 'drop' || !this.waitForRoom())) {
-      this.v.stats[RingStat.DropFull]!++;
+      // A 'wait' that ended because the ring was closed meanwhile is a drop for being closed.
+      if (Atomics.load(this.v.ctl, CLOSED) === 1) this.v.stats[RingStat.DropClosed]!++;
+      else this.v.stats[RingStat.DropFull]!++;
       return -1;
     }
     return this.head & this.v.mask;
@@ -275,8 +279,7 @@ export class RingProducer {
     const slot = this.head & v.mask;
     v.meta[slot * META_INTS] = off;
     v.meta[slot * META_INTS + 1] = len;
-    v.stats[RingStat.Pushed]!++;
-    v.stats[RingStat.PushedBytes]! += len;
+    this.pendingBytes += len;
     this.head = (this.head + 1) | 0;
   }
 
@@ -299,9 +302,17 @@ export class RingProducer {
     return true;
   }
 
-  /** Makes every pushed frame visible to the consumer and rings its doorbell. */
+  /**
+   * Makes every pushed frame visible to the consumer and rings its doorbell. The shared Pushed
+   * counters are updated here, once per batch, not per frame.
+   */
   publish(): void {
-    if (this.head === this.published) return;
+    const n = (this.head - this.published) | 0;
+    if (n === 0) return;
+    const stats = this.v.stats;
+    stats[RingStat.Pushed]! += n;
+    stats[RingStat.PushedBytes]! += this.pendingBytes;
+    this.pendingBytes = 0;
     this.published = this.head;
     Atomics.store(this.v.ctl, HEAD, this.head);
     if (this.doorbell !== null) this.doorbell.ring();
@@ -333,17 +344,35 @@ export type RingHandler = (frame: Uint8Array) => void;
 export class RingConsumer {
   private readonly v: RingViews;
   private tail: number;
-  private readonly views: (Uint8Array | undefined)[];
+  // The last view made for each slot, and the range it covers. The range is kept in plain
+  // arrays rather than read back from the view: `byteOffset` costs about 5 ns a read on Node 20.
+  private readonly views: Uint8Array[];
+  private readonly viewStart: Int32Array;
+  private readonly viewLen: Int32Array;
+
+  // Slots are released lazily: once `releaseBatch` frames are done, or as soon as the consumer
+  // finds the ring empty (`poll` or `available` seeing nothing), which every path to parking
+  // goes through. Releasing after every single-frame poll would bounce TAIL's cache line
+  // between the cores once per frame.
+  private released: number;
+  private releasedBytes = 0;
+  private readonly releaseBatch: number;
 
   constructor(d: RingDescriptor) {
     this.v = new RingViews(d);
     this.tail = Atomics.load(this.v.ctl, TAIL);
-    this.views = new Array<Uint8Array | undefined>(d.slots).fill(undefined);
+    this.released = this.tail;
+    this.releaseBatch = Math.max(1, Math.min(64, d.slots >> 3));
+    this.views = new Array<Uint8Array>(d.slots).fill(this.v.data.subarray(0, 0));
+    this.viewStart = new Int32Array(d.slots).fill(-1);
+    this.viewLen = new Int32Array(d.slots).fill(-1);
   }
 
-  /** Frames published and not yet consumed. */
+  /** Frames published and not yet consumed. Finding none releases the slots already consumed. */
   available(): number {
-    return (Atomics.load(this.v.ctl, HEAD) - this.tail) | 0;
+    const n = (Atomics.load(this.v.ctl, HEAD) - this.tail) | 0;
+    if (n === 0 && this.released !== this.tail) this.flush();
+    return n;
   }
 
   get closed(): boolean {
@@ -359,7 +388,10 @@ export class RingConsumer {
     const v = this.v;
     const head = Atomics.load(v.ctl, HEAD);
     let n = (head - this.tail) | 0;
-    if (n <= 0) return 0;
+    if (n <= 0) {
+      if (this.released !== this.tail) this.flush();
+      return 0;
+    }
     if (n > max) n = max;
     let bytes = 0;
     let done = 0;
@@ -369,28 +401,37 @@ export class RingConsumer {
         const off = v.meta[slot * META_INTS]!;
         const len = v.meta[slot * META_INTS + 1]!;
         const start = slot * v.slotSize + off;
-        let view = this.views[slot];
-        if (view === undefined || view.byteOffset !== v.data.byteOffset + start || view.length !== len) {
+        let view = this.views[slot]!;
+        if (this.viewStart[slot] !== start || this.viewLen[slot] !== len) {
           view = v.data.subarray(start, start + len);
           this.views[slot] = view;
+          this.viewStart[slot] = start;
+          this.viewLen[slot] = len;
         }
         bytes += len;
         done++; // counted (and released) even if the handler throws: a bad frame is not re-delivered
         handler(view);
       }
     } finally {
-      this.release((this.tail + done) | 0, done, bytes);
+      this.tail = (this.tail + done) | 0;
+      this.releasedBytes += bytes;
+      // A throwing handler or a full release batch: release now. Otherwise the next look that
+      // finds the ring empty releases (see the constructor).
+      if (done < n || ((this.tail - this.released) | 0) >= this.releaseBatch) this.flush();
     }
     return done;
   }
 
-  private release(t: number, frames: number, bytes: number): void {
+  /** Releases the slots of every frame consumed so far (the producer may reuse them). */
+  flush(): void {
+    const frames = (this.tail - this.released) | 0;
     if (frames === 0) return;
     const v = this.v;
-    this.tail = t;
     v.stats[RingStat.Consumed]! += frames;
-    v.stats[RingStat.ConsumedBytes]! += bytes;
-    Atomics.store(v.ctl, TAIL, t);
+    v.stats[RingStat.ConsumedBytes]! += this.releasedBytes;
+    this.releasedBytes = 0;
+    this.released = this.tail;
+    Atomics.store(v.ctl, TAIL, this.tail);
     if (Atomics.load(v.ctl, PROD_WAITING) === 1) {
       v.stats[RingStat.ProducerWakeups]!++;
       Atomics.notify(v.ctl, TAIL, 1);
@@ -399,6 +440,7 @@ export class RingConsumer {
 
   /** Closes the ring (from the consuming side): the producer drops from now on. */
   close(): void {
+    this.flush();
     Atomics.store(this.v.ctl, CLOSED, 1);
     Atomics.notify(this.v.ctl, TAIL);
   }

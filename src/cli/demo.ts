@@ -16,8 +16,10 @@
  * Later issues grow this into the virtual LAN with DHCP and NAT across worker threads.
  */
 
+import { realpathSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { CaptureFile, LINKTYPE_ETHERNET, LINKTYPE_RAW } from '../capture/index.js';
 import { L2Hub } from '../core/l2-hub.js';
@@ -32,24 +34,6 @@ import { IpProto, emitIpv4, ipv4EmitLen, newIpv4Fields } from '../wire/ipv4.js';
 import { IPV6_HEADER_LEN, emitIpv6, newIpv6Fields } from '../wire/ipv6.js';
 import { UDP_HEADER_LEN, emitUdpV4, emitUdpV6, newUdpFields } from '../wire/udp.js';
 import { WireStatus } from '../wire/status.js';
-
-const { values: args } = parseArgs({
-  options: {
-    out: { type: 'string', short: 'o' },
-    format: { type: 'string', default: 'pcapng' },
-    help: { type: 'boolean', short: 'h' },
-  },
-});
-if (args.help) {
-  console.log('usage: npm start -- [--out FILE] [--format pcapng|pcap]\n  Runs the pktkit demo and writes every hub port to a capture file.');
-  process.exit(0);
-}
-const format = args.format === 'pcap' ? 'pcap' : 'pcapng';
-if (format === 'pcap') {
-  // Classic pcap holds one link type; the demo records Ethernet and raw IP ports.
-  console.error('the demo records Ethernet and IP ports together, which needs pcapng; use --format pcapng');
-  process.exit(2);
-}
 
 const say = (s: string) => console.log(s);
 
@@ -150,7 +134,26 @@ class Host {
   }
 }
 
-async function main(): Promise<void> {
+/** Runs the demo with command-line arguments `argv` (`pktkit demo` passes its own). */
+export async function main(argv: string[] = process.argv.slice(2)): Promise<void> {
+  const { values: args } = parseArgs({
+    args: argv,
+    options: {
+      out: { type: 'string', short: 'o' },
+      format: { type: 'string', default: 'pcapng' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (args.help) {
+    console.log('usage: npm start -- [--out FILE] [--format pcapng|pcap]\n  Runs the pktkit demo and writes every hub port to a capture file.');
+    process.exit(0);
+  }
+  const format = args.format === 'pcap' ? 'pcap' : 'pcapng';
+  if (format === 'pcap') {
+    // Classic pcap holds one link type; the demo records Ethernet and raw IP ports.
+    console.error('the demo records Ethernet and IP ports together, which needs pcapng; use --format pcapng');
+    process.exit(2);
+  }
   const path = args.out ?? join(tmpdir(), `pktkit-demo-${process.pid}.pcapng`);
   const capture = await CaptureFile.open(path, { format });
   say('pktkit demo: an L2 switch and an L3 hub in one process, every port recorded\n');
@@ -233,7 +236,18 @@ async function main(): Promise<void> {
   say(`  read it with: tshark -r ${path}`);
 }
 
-main().catch((err: unknown) => {
-  console.error(err);
-  process.exitCode = 1;
-});
+// Run when this file is the program (node dist/src/cli/demo.js, or the pktkit-demo bin through
+// its symlink), not when `pktkit demo` imports it.
+function isEntryPoint(): boolean {
+  try {
+    return process.argv[1] !== undefined && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url);
+  } catch {
+    return false;
+  }
+}
+if (isEntryPoint()) {
+  main().catch((err: unknown) => {
+    console.error(err);
+    process.exitCode = 1;
+  });
+}

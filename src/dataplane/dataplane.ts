@@ -1,0 +1,574 @@
+/**
+ * Dataplane: the control thread's view of a multi-core packet engine. It owns the topology
+ * (which engines exist, which worker runs each, which links join them) and never touches a
+ * packet.
+ *
+ *   control thread (Dataplane)                port workers (worker-runtime.ts)
+ *   --------------------------                -------------------------------
+ *   create(spec)      --message-->            engine = registry[kind].create(options, ctx)
+ *   link(a, b)        --message-->  worker A: RingL2Device(out: A->B, in: B->A) attached to a
+ *                     --message-->  worker B: RingL2Device(out: B->A, in: A->B) attached to b
+ *                                   frames:  A --[ SPSC ring in a SharedArrayBuffer ]--> B
+ *   stats()           reads the rings' counters from shared memory, asks workers for engines'
+ *   'error' event     <-- a worker threw or exited: its links go down (rings closed)
+ *
+ * Engines on one worker are linked directly (a pair of in-memory devices, no copy). Engines on
+ * two workers get one ring per direction; each side's producer rings the other worker's doorbell.
+ *
+ * Failure: a worker that throws (uncaught) or exits is reported once through the `'error'` event
+ * with the ids of the engines it ran (as with any EventEmitter, an `'error'` with no listener is
+ * thrown). Every link touching it goes down: both rings are closed, so the peers count what they
+ * send as dropped (`closed`) instead of filling the ring; the other workers and links run on.
+ * Requests to a dead worker reject with WorkerDeadError.
+ */
+
+import { EventEmitter } from 'node:events';
+import { availableParallelism } from 'node:os';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { Doorbell, closeRing, createRing, ringStats, type RingDescriptor } from '../../rings/index.js';
+import { DROP_REASON_NAMES, DropReason } from '../core/stats.js';
+import { ClosedError, ConfigError, PktError, PktRangeError, PktTypeError, intInRange } from '../errors.js';
+import { IpPrefix } from '../wire/addr.js';
+import { WorkerDeadError, deserializeError } from './errors.js';
+import type { PortWorkerData, Request, WorkerEvent, WorkerStatsReply } from './protocol.js';
+import { checkBuiltinOptions } from './registry.js';
+import { TaskPool } from './task-pool.js';
+import type {
+  DataplaneOptions,
+  DataplaneStats,
+  EngineRef,
+  EngineSpec,
+  Layer,
+  LinkOptions,
+  LinkRef,
+  LinkStats,
+  Placement,
+  RingDirectionStats,
+  WorkerErrorEvent,
+  WorkerStats,
+} from './types.js';
+
+/** The port worker's entry, found relative to this module (works from build/ and dist/). */
+const PORT_WORKER_URL = new URL('../../workers/port-worker.js', import.meta.url);
+
+const DEFAULT_SLOTS = 1024;
+const DEFAULT_SLOT_SIZE = 2048;
+const DEFAULT_HEADROOM = 64;
+const DEFAULT_MAX_WAIT_MS = 10;
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+type Pending = { resolve: (v: unknown) => void; reject: (e: Error) => void };
+
+/** One port worker as the control thread sees it. */
+class WorkerHandle {
+  readonly index: number;
+  readonly worker: Worker;
+  readonly doorbell: Doorbell;
+  /** False once it failed, exited or was closed. */
+  alive = true;
+  isReady = false;
+  /** Engines placed on it (reserved before the create request, so placement spreads). */
+  readonly engines = new Set<string>();
+  readonly pending = new Map<number, Pending>();
+  /** The first error it raised (an uncaught exception), if any. */
+  error: Error | null = null;
+  readonly ready: Promise<[string, Layer][]>;
+  readonly exited: Promise<number>;
+  resolveReady: (kinds: [string, Layer][]) => void = () => {};
+  rejectReady: (err: Error) => void = () => {};
+  resolveExited: (code: number) => void = () => {};
+  hasExited = false;
+
+  constructor(index: number, worker: Worker, doorbell: Doorbell) {
+    this.index = index;
+    this.worker = worker;
+    this.doorbell = doorbell;
+    this.ready = new Promise((resolve, reject) => {
+      this.resolveReady = resolve;
+      this.rejectReady = reject;
+    });
+    this.ready.catch(() => {});
+    this.exited = new Promise((resolve) => {
+      this.resolveExited = resolve;
+    });
+  }
+
+  rejectAll(err: Error): void {
+    const pending = [...this.pending.values()];
+    this.pending.clear();
+    for (const p of pending) p.reject(err);
+  }
+}
+
+interface EngineRecord {
+  ref: EngineRef;
+  links: Set<string>;
+}
+
+interface LinkRecord {
+  ref: LinkRef;
+  /** Ring links: a-to-b and b-to-a. */
+  rings: { ab: RingDescriptor; ba: RingDescriptor } | null;
+  up: boolean;
+}
+
+/** The checked options of one link. */
+interface LinkConfig {
+  policy: 'drop' | 'wait';
+  slots: number;
+  slotSize: number;
+  headroom: number;
+  maxWaitMs: number;
+  addrA: string | null;
+  addrB: string | null;
+}
+
+const LINK_OPTION_KEYS = ['policy', 'slots', 'slotSize', 'headroom', 'maxWaitMs', 'addr'];
+
+function checkLinkOptions(opts: LinkOptions, layer: Layer): LinkConfig {
+  if (opts === null || typeof opts !== 'object') throw new PktTypeError(`dataplane.link: expected options to be an object, got ${opts === null ? 'null' : typeof opts}`);
+  for (const k of Object.keys(opts)) {
+    if (!LINK_OPTION_KEYS.includes(k)) throw new PktTypeError(`dataplane.link: unknown option '${k}' (expected ${LINK_OPTION_KEYS.join(', ')})`);
+  }
+  const policy = opts.policy ?? 'drop';
+  if (policy !== 'drop' && policy !== 'wait') throw new PktTypeError(`dataplane.link: policy must be 'drop' or 'wait', got ${JSON.stringify(policy)}`);
+  const slots = intInRange('dataplane.link slots', opts.slots ?? DEFAULT_SLOTS, 2, 1 << 20);
+  if ((slots & (slots - 1)) !== 0) throw new PktRangeError(`dataplane.link slots: expected a power of two, got ${slots}`);
+  const slotSize = intInRange('dataplane.link slotSize', opts.slotSize ?? DEFAULT_SLOT_SIZE, 64, 65536);
+  if (slotSize % 8 !== 0) throw new PktRangeError(`dataplane.link slotSize: expected a multiple of 8, got ${slotSize}`);
+  const headroom = intInRange('dataplane.link headroom', opts.headroom ?? Math.min(DEFAULT_HEADROOM, slotSize / 2), 0, slotSize - 1);
+  const maxWaitMs = opts.maxWaitMs ?? DEFAULT_MAX_WAIT_MS;
+  if (typeof maxWaitMs !== 'number' || !(maxWaitMs >= 0 && maxWaitMs <= 60_000)) {
+    throw new PktRangeError(`dataplane.link maxWaitMs: expected a number in [0, 60000], got ${String(maxWaitMs)}`);
+  }
+  let addrA: string | null = null;
+  let addrB: string | null = null;
+  if (opts.addr !== undefined) {
+    if (layer !== 3) throw new ConfigError('dataplane.link: addr is for layer-3 links only; these engines are layer 2');
+    if (opts.addr === null || typeof opts.addr !== 'object') throw new PktTypeError('dataplane.link: addr must be { a?: prefix, b?: prefix }');
+    addrA = opts.addr.a ?? null;
+    addrB = opts.addr.b ?? null;
+    // Parsed here only to fail early, with the parser's own error (ERR_PKT_INVALID_ADDRESS).
+    if (addrA !== null) IpPrefix.parse(addrA);
+    if (addrB !== null) IpPrefix.parse(addrB);
+  }
+  return { policy, slots, slotSize, headroom, maxWaitMs, addrA, addrB };
+}
+
+function checkSpec(spec: EngineSpec): void {
+  if (spec === null || typeof spec !== 'object') throw new PktTypeError(`dataplane.create: expected a spec { kind, options? }, got ${spec === null ? 'null' : typeof spec}`);
+  if (typeof spec.kind !== 'string' || spec.kind === '') throw new PktTypeError(`dataplane.create: expected spec.kind to be a kind name, got ${JSON.stringify(spec.kind)}`);
+  if (typeof spec.options === 'function') throw new PktTypeError(`dataplane.create: spec.options must be structured-clonable data, got a function`);
+}
+
+function moduleHref(m: string | URL): string {
+  if (m instanceof URL) return m.href;
+  if (typeof m !== 'string') throw new PktTypeError(`Dataplane modules: expected URLs or absolute paths, got ${typeof m}`);
+  if (/^[a-z][a-z0-9+.-]*:/i.test(m) && !/^[a-z]:[\\/]/i.test(m)) return m;
+  if (m.startsWith('/') || /^[a-z]:[\\/]/i.test(m)) return pathToFileURL(m).href;
+  throw new PktTypeError(`Dataplane modules: expected a URL or an absolute path, got ${JSON.stringify(m)}`);
+}
+
+function numberOption(name: string, v: number | undefined, def: number, min: number, max: number): number {
+  const x = v ?? def;
+  if (typeof x !== 'number' || !(x >= min && x <= max)) throw new PktRangeError(`Dataplane ${name}: expected a number in [${min}, ${max}], got ${String(x)}`);
+  return x;
+}
+
+function ringDirection(d: RingDescriptor, consumerBell: Doorbell): RingDirectionStats {
+  const s = ringStats(d);
+  const drops: Record<string, number> = {};
+  const add = (reason: number, n: number): void => {
+    if (n > 0) drops[DROP_REASON_NAMES[reason]!] = n;
+  };
+  add(DropReason.QueueFull, s.DropFull);
+  add(DropReason.TooBig, s.DropTooBig);
+  add(DropReason.Closed, s.DropClosed);
+  return {
+    pushed: s.Pushed,
+    pushedBytes: s.PushedBytes,
+    consumed: s.Consumed,
+    consumedBytes: s.ConsumedBytes,
+    inFlight: s.inFlight,
+    closed: s.closed,
+    waits: s.Waits,
+    producerWakeups: s.ProducerWakeups,
+    consumerWakeups: consumerBell.wakeups,
+    dropped: s.DropFull + s.DropTooBig + s.DropClosed,
+    drops,
+  };
+}
+
+/**
+ * A multi-core dataplane: port workers running engines, linked by rings.
+ *
+ * ```ts
+ * const dp = new Dataplane({ workers: 2 });
+ * dp.on('error', (e) => console.error(`worker ${e.worker} died`, e.engines, e.error));
+ * const a = await dp.create({ kind: 'l2hub' }, { worker: 0 });
+ * const b = await dp.create({ kind: 'l2hub' }, { worker: 1 });
+ * await dp.link(a, b);
+ * await dp.close();
+ * ```
+ */
+export class Dataplane extends EventEmitter<{ error: [WorkerErrorEvent] }> {
+  /** Stateless CPU jobs in a piscina pool, created on first use. */
+  readonly tasks: TaskPool;
+  private readonly handles: WorkerHandle[];
+  private readonly readyPromise: Promise<void>;
+  private readonly kinds = new Map<string, Layer>();
+  private readonly engineRecs = new Map<string, EngineRecord>();
+  private readonly linkRecs = new Map<string, LinkRecord>();
+  private readonly closeTimeoutMs: number;
+  private nextEngine = 1;
+  private nextLink = 1;
+  private nextRequest = 1;
+  private closing = false;
+  private closePromise: Promise<void> | null = null;
+
+  /**
+   * Starts the port workers (they load the plugin modules in the background: see `ready()`).
+   * @throws {PktRangeError} when a number is out of range; {PktTypeError} for a bad module.
+   */
+  constructor(opts: DataplaneOptions = {}) {
+    super();
+    const cores = availableParallelism();
+    const workers = intInRange('Dataplane workers', opts.workers ?? cores, 1, 256);
+    const modules = (opts.modules ?? []).map(moduleHref);
+    const spinUs = numberOption('spinUs', opts.spinUs, 10, 0, 1000);
+    const batch = intInRange('Dataplane batch', opts.batch ?? 256, 1, 1 << 20);
+    const yieldMs = numberOption('yieldMs', opts.yieldMs, 1, 0, 1000);
+    this.closeTimeoutMs = numberOption('closeTimeoutMs', opts.closeTimeoutMs, 2000, 1, 600_000);
+    this.tasks = new TaskPool(intInRange('Dataplane taskThreads', opts.taskThreads ?? Math.max(1, cores - 1), 1, 256));
+    this.handles = [];
+    for (let i = 0; i < workers; i++) this.handles.push(this.spawn({ index: i, doorbell: new Doorbell().sab, modules, spinUs, batch, yieldMs }));
+    this.readyPromise = Promise.all(this.handles.map((h) => h.ready)).then((lists) => {
+      for (const [kind, layer] of lists[0] ?? []) this.kinds.set(kind, layer);
+    });
+    this.readyPromise.catch(() => {});
+  }
+
+  private spawn(data: PortWorkerData): WorkerHandle {
+    const worker = new Worker(PORT_WORKER_URL, { workerData: data });
+    const h = new WorkerHandle(data.index, worker, new Doorbell(data.doorbell));
+    worker.on('message', (m: WorkerEvent) => this.onWorkerMessage(h, m));
+    worker.on('error', (err: Error) => {
+      h.error ??= err;
+      this.workerFailed(h, err);
+    });
+    worker.on('exit', (code: number) => {
+      h.hasExited = true;
+      this.workerFailed(h, h.error ?? new WorkerDeadError(h.index, `exited with code ${code}`));
+      worker.removeAllListeners();
+      h.resolveExited(code);
+    });
+    return h;
+  }
+
+  private onWorkerMessage(h: WorkerHandle, m: WorkerEvent): void {
+    if (m.type === 'reply') {
+      const p = h.pending.get(m.id);
+      if (p === undefined) return;
+      h.pending.delete(m.id);
+      if (m.ok) p.resolve(m.value);
+      else p.reject(deserializeError(m.error, h.index));
+    } else if (m.type === 'ready') {
+      h.isReady = true;
+      h.resolveReady(m.kinds);
+    } else {
+      const err = deserializeError(m.error, h.index);
+      h.error ??= err;
+      h.alive = false;
+      h.rejectReady(err);
+    }
+  }
+
+  /** A worker threw or exited (or was closed): mark it, fail its requests, take its links down. */
+  private workerFailed(h: WorkerHandle, err: Error): void {
+    const wasAlive = h.alive;
+    h.alive = false;
+    const dead = this.closing ? new ClosedError('Dataplane') : err instanceof WorkerDeadError ? err : new WorkerDeadError(h.index, err.message, { cause: err });
+    h.rejectAll(dead);
+    h.rejectReady(dead);
+    if (!wasAlive) return;
+    for (const rec of this.linkRecs.values()) {
+      if (rec.ref.a.worker === h.index || rec.ref.b.worker === h.index) this.linkDown(rec);
+    }
+    if (!this.closing && h.isReady) this.emit('error', { worker: h.index, engines: [...h.engines], error: err });
+  }
+
+  private linkDown(rec: LinkRecord): void {
+    rec.up = false;
+    if (rec.rings !== null) {
+      closeRing(rec.rings.ab);
+      closeRing(rec.rings.ba);
+    }
+  }
+
+  /** Sends a request to a worker and resolves with its reply. */
+  private call(h: WorkerHandle, req: DistributiveOmit<Request, 'id'>): Promise<unknown> {
+    if (this.closing) return Promise.reject(new ClosedError('Dataplane'));
+    if (!h.alive) return Promise.reject(new WorkerDeadError(h.index, `cannot ${req.op}`, { cause: h.error ?? undefined }));
+    const id = this.nextRequest++;
+    return new Promise((resolve, reject) => {
+      h.pending.set(id, { resolve, reject });
+      try {
+        h.worker.postMessage({ ...req, id });
+      } catch (err) {
+        h.pending.delete(id);
+        reject(new PktTypeError(`dataplane.${req.op}: the request is not structured-clonable (${(err as Error).message})`));
+      }
+    });
+  }
+
+  private assertOpen(): void {
+    if (this.closing) throw new ClosedError('Dataplane');
+  }
+
+  /** Throws once closed; waits for the workers to be ready. */
+  private async opened(): Promise<void> {
+    this.assertOpen();
+    await this.readyPromise;
+    this.assertOpen();
+  }
+
+  private engine(ref: EngineRef | string, op: string): EngineRecord {
+    const id = typeof ref === 'string' ? ref : ref !== null && typeof ref === 'object' ? ref.id : undefined;
+    const rec = id === undefined ? undefined : this.engineRecs.get(id);
+    if (rec === undefined) throw new PktTypeError(`dataplane.${op}: expected an engine of this dataplane, got ${JSON.stringify(id ?? ref)}`);
+    return rec;
+  }
+
+  private live(worker: number, what: string): WorkerHandle {
+    const h = this.handles[worker]!;
+    if (!h.alive) throw new WorkerDeadError(worker, what, { cause: h.error ?? undefined });
+    return h;
+  }
+
+  private place(placement: Placement): WorkerHandle {
+    if (placement === null || typeof placement !== 'object') throw new PktTypeError('dataplane.create: placement must be { worker?: number }');
+    if (placement.worker !== undefined) {
+      const w = intInRange('dataplane.create worker', placement.worker, 0, this.handles.length - 1);
+      return this.live(w, 'cannot place an engine on it');
+    }
+    let best: WorkerHandle | null = null;
+    for (const h of this.handles) if (h.alive && (best === null || h.engines.size < best.engines.size)) best = h;
+    if (best === null) throw new PktError('ERR_PKT_CLOSED', 'dataplane.create: every worker is dead');
+    return best;
+  }
+
+  /**
+   * Resolves once every worker has loaded the plugin modules.
+   * @throws {ConfigError} when a module failed to load; {WorkerDeadError} when a worker died first.
+   */
+  ready(): Promise<void> {
+    return this.readyPromise;
+  }
+
+  /** Number of port workers. */
+  get workerCount(): number {
+    return this.handles.length;
+  }
+
+  /**
+   * Creates an engine on `placement.worker`, or on the live worker running the fewest engines.
+   * @throws {PktTypeError} for a malformed spec or options; {ConfigError} for an unknown kind;
+   * {PktRangeError} for a worker index out of range or options out of range;
+   * {WorkerDeadError} when the worker is dead; {ClosedError} once closed.
+   */
+  async create(spec: EngineSpec, placement: Placement = {}): Promise<EngineRef> {
+    await this.opened();
+    checkSpec(spec);
+    const layer = this.kinds.get(spec.kind);
+    if (layer === undefined) throw new ConfigError(`dataplane.create: unknown engine kind '${spec.kind}' (expected one of ${[...this.kinds.keys()].join(', ')})`);
+    checkBuiltinOptions(spec.kind, spec.options);
+    const h = this.place(placement);
+    const id = `${spec.kind}-${this.nextEngine++}`;
+    h.engines.add(id);
+    try {
+      await this.call(h, { op: 'create', engine: id, kind: spec.kind, options: spec.options });
+    } catch (err) {
+      h.engines.delete(id);
+      throw err;
+    }
+    const ref: EngineRef = Object.freeze({ id, kind: spec.kind, worker: h.index, layer });
+    this.engineRecs.set(id, { ref, links: new Set() });
+    return ref;
+  }
+
+  /**
+   * Links two engines of the same layer: directly when they share a worker, else through a ring
+   * pair sized by `opts`.
+   * @throws {ConfigError} for engines of different layers or an engine linked to itself;
+   * {PktTypeError}/{PktRangeError} for bad options; {WorkerDeadError}; {ClosedError}.
+   */
+  async link(a: EngineRef | string, b: EngineRef | string, opts: LinkOptions = {}): Promise<LinkRef> {
+    await this.opened();
+    const ra = this.engine(a, 'link');
+    const rb = this.engine(b, 'link');
+    if (ra === rb) throw new ConfigError(`dataplane.link: cannot link engine ${ra.ref.id} to itself`);
+    if (ra.ref.layer !== rb.ref.layer) {
+      throw new ConfigError(
+        `dataplane.link: both ends must be the same layer, got ${ra.ref.id} (${ra.ref.kind}, layer ${ra.ref.layer}) and ${rb.ref.id} (${rb.ref.kind}, layer ${rb.ref.layer})`,
+      );
+    }
+    const layer = ra.ref.layer;
+    const cfg = checkLinkOptions(opts, layer);
+    const ha = this.live(ra.ref.worker, `cannot link ${ra.ref.id}`);
+    const hb = this.live(rb.ref.worker, `cannot link ${rb.ref.id}`);
+    const id = `link-${this.nextLink++}`;
+    let rec: LinkRecord;
+    if (ha === hb) {
+      await this.call(ha, { op: 'link-direct', link: id, a: ra.ref.id, b: rb.ref.id, layer, addrA: cfg.addrA, addrB: cfg.addrB });
+      rec = { ref: Object.freeze({ id, a: ra.ref, b: rb.ref, mode: 'direct' }), rings: null, up: true };
+    } else {
+      const ringOpts = { slots: cfg.slots, slotSize: cfg.slotSize, headroom: cfg.headroom };
+      const ab = createRing(ringOpts);
+      const ba = createRing(ringOpts);
+      const side = (h: WorkerHandle, engine: EngineRecord, peer: WorkerHandle, peerEngine: EngineRecord, out: RingDescriptor, inn: RingDescriptor, addr: string | null) =>
+        this.call(h, {
+          op: 'link-ring',
+          link: id,
+          engine: engine.ref.id,
+          peer: peerEngine.ref.id,
+          layer,
+          out,
+          in: inn,
+          peerDoorbell: peer.doorbell.sab,
+          peerWorker: peer.index,
+          policy: cfg.policy,
+          maxWaitMs: cfg.maxWaitMs,
+          addr,
+        });
+      const results = await Promise.allSettled([side(ha, ra, hb, rb, ab, ba, cfg.addrA), side(hb, rb, ha, ra, ba, ab, cfg.addrB)]);
+      const failed = results.find((r) => r.status === 'rejected');
+      if (failed !== undefined) {
+        closeRing(ab);
+        closeRing(ba);
+        results.forEach((r, i) => {
+          if (r.status === 'fulfilled') this.call(i === 0 ? ha : hb, { op: 'unlink', link: id }).catch(() => {});
+        });
+        throw failed.reason;
+      }
+      rec = { ref: Object.freeze({ id, a: ra.ref, b: rb.ref, mode: 'ring' }), rings: { ab, ba }, up: true };
+    }
+    this.linkRecs.set(id, rec);
+    ra.links.add(id);
+    rb.links.add(id);
+    // A worker that died while the link was being made takes it down at once.
+    if (!ha.alive || !hb.alive) this.linkDown(rec);
+    return rec.ref;
+  }
+
+  /**
+   * Removes a link: both ends are detached from their engines and the rings closed. Idempotent;
+   * a link whose worker died is removed from the survivor.
+   * @throws {ClosedError} once closed.
+   */
+  async unlink(link: LinkRef | string): Promise<void> {
+    await this.opened();
+    const id = typeof link === 'string' ? link : link?.id;
+    const rec = id === undefined ? undefined : this.linkRecs.get(id);
+    if (rec === undefined) return;
+    this.linkRecs.delete(rec.ref.id);
+    this.engineRecs.get(rec.ref.a.id)?.links.delete(rec.ref.id);
+    this.engineRecs.get(rec.ref.b.id)?.links.delete(rec.ref.id);
+    this.linkDown(rec);
+    const workers = new Set([rec.ref.a.worker, rec.ref.b.worker]);
+    await Promise.all(
+      [...workers].map(async (w) => {
+        const h = this.handles[w]!;
+        if (!h.alive) return;
+        try {
+          await this.call(h, { op: 'unlink', link: rec.ref.id });
+        } catch (err) {
+          if (!(err instanceof WorkerDeadError)) throw err;
+        }
+      }),
+    );
+  }
+
+  /**
+   * Runs an engine-specific command in the engine's worker. Payload and result are
+   * structured-clonable.
+   * @throws whatever the engine's command throws (same class and code); {WorkerDeadError}; {ClosedError}.
+   */
+  async command(engine: EngineRef | string, name: string, payload?: unknown): Promise<unknown> {
+    await this.opened();
+    const rec = this.engine(engine, 'command');
+    if (typeof name !== 'string') throw new PktTypeError(`dataplane.command: expected a command name, got ${typeof name}`);
+    const h = this.live(rec.ref.worker, `cannot run ${name} on ${rec.ref.id}`);
+    return this.call(h, { op: 'command', engine: rec.ref.id, name, payload });
+  }
+
+  /** Per worker and per link counters. Ring counters are read from shared memory. */
+  async stats(): Promise<DataplaneStats> {
+    await this.opened();
+    const replies = await Promise.all(
+      this.handles.map((h) => (h.alive ? (this.call(h, { op: 'stats' }) as Promise<WorkerStatsReply>).catch(() => null) : Promise.resolve(null))),
+    );
+    const workers: WorkerStats[] = this.handles.map((h, i) => {
+      const r = replies[i] ?? null;
+      const alive = h.alive && r !== null;
+      let elu: WorkerStats['elu'] = null;
+      if (alive) {
+        const u = h.worker.performance.eventLoopUtilization();
+        elu = { idle: u.idle, active: u.active, utilization: u.utilization };
+      }
+      const engines =
+        r !== null
+          ? r.engines
+          : [...this.engineRecs.values()].filter((e) => e.ref.worker === i).map((e) => ({ id: e.ref.id, kind: e.ref.kind, stats: null }));
+      return { index: i, alive, engines, elu, loop: r?.loop ?? null };
+    });
+    const links: LinkStats[] = [...this.linkRecs.values()].map((rec) => {
+      const { a, b } = rec.ref;
+      const rings = rec.rings;
+      return {
+        id: rec.ref.id,
+        a: a.id,
+        b: b.id,
+        mode: rec.ref.mode,
+        up: rec.up,
+        ends: { a: replies[a.worker]?.ends[rec.ref.id]?.[a.id] ?? null, b: replies[b.worker]?.ends[rec.ref.id]?.[b.id] ?? null },
+        aToB: rings === null ? null : ringDirection(rings.ab, this.handles[b.worker]!.doorbell),
+        bToA: rings === null ? null : ringDirection(rings.ba, this.handles[a.worker]!.doorbell),
+      };
+    });
+    return { workers, links };
+  }
+
+  /**
+   * Closes every engine and ends every worker (terminating one that does not exit within
+   * `closeTimeoutMs`), closes every ring and the task pool. Leaves no handle open. Idempotent.
+   */
+  close(): Promise<void> {
+    this.closePromise ??= this.shutdown();
+    return this.closePromise;
+  }
+
+  private async shutdown(): Promise<void> {
+    // The close requests go out first; every request made after them is refused.
+    for (const h of this.handles) if (h.alive) this.call(h, { op: 'close' }).catch(() => {});
+    this.closing = true;
+    await Promise.all(this.handles.map((h) => this.stop(h)));
+    for (const rec of this.linkRecs.values()) this.linkDown(rec);
+    await this.tasks.close();
+  }
+
+  /** Waits for a worker to exit after its close request, terminating it after the timeout. */
+  private async stop(h: WorkerHandle): Promise<void> {
+    if (h.hasExited) return;
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = await Promise.race([
+      h.exited.then(() => false),
+      new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(true), this.closeTimeoutMs);
+      }),
+    ]);
+    clearTimeout(timer);
+    if (timedOut) await h.worker.terminate();
+    await h.exited;
+  }
+}

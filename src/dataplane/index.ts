@@ -1,0 +1,40 @@
+/**
+ * `pktkit/dataplane`: the multi-core dataplane. A control thread (`Dataplane`) owns the topology;
+ * long-lived port workers run the engines and pass frames to each other through SPSC rings in
+ * shared memory; a piscina pool (`dp.tasks`) runs stateless CPU jobs.
+ *
+ * Plugin modules add engine kinds: each URL in `modules` is imported in every port worker and its
+ * default export, a `DataplaneModule`, calls `registry.define(kind, { layer, create })`.
+ */
+export { Dataplane } from './dataplane.js';
+export { WorkerDeadError } from './errors.js';
+export { RingL2Device, RingL3Device, type PublishHook, type RingDeviceOptions } from './ring-device.js';
+export { DirectL2Device, DirectL3Device } from './direct-device.js';
+export { TaskPool } from './task-pool.js';
+export { TASK_NAMES, x25519Keypair, type TaskMap, type TaskName, type X25519KeyPair } from './tasks.js';
+export type {
+  AttachInfo,
+  DataplaneModule,
+  DataplaneOptions,
+  DataplaneStats,
+  Engine,
+  EngineContext,
+  EngineDefinition,
+  EngineRef,
+  EngineRegistry,
+  EngineSpec,
+  EngineStatsEntry,
+  L2HubSpec,
+  L3HubSpec,
+  Layer,
+  LinkMode,
+  LinkOptions,
+  LinkRef,
+  LinkStats,
+  Placement,
+  PluginEngineSpec,
+  RingDirectionStats,
+  RunLoopStats,
+  WorkerErrorEvent,
+  WorkerStats,
+} from './types.js';
