@@ -1,19 +1,22 @@
 #!/usr/bin/env node
 /**
- * `npm start`: the pktkit demo. Builds a small topology in one process and narrates it:
+ * `npm start` / `pktkit demo`: the pktkit demo, on the multi-core dataplane. The control thread
+ * builds this topology on two port workers and narrates what the engines do:
  *
- *   L2 segment                                   L3 segment
- *   alice ─┐                                      lan  10.0.0.1/24 ─┐
- *   bob   ─┼─ L2Hub (learning switch)             peer 10.0.0.2/24 ─┼─ L3Hub ── gateway (default route)
- *   carol ─┘                                      v6   fd00::2/64  ─┘
+ *        worker 0                                         worker 1
+ *   alice ─┐                                                  ┌─ carol
+ *   bob   ─┴─ segment-a (L2Hub) ═════════ ring ═════════ segment-b (L2Hub)
+ *   lan  (10.0.0.1/24) ════════════════ ring ═════════╗
+ *   peer (10.0.0.2/24) ════════════════ ring ═════════╩═ router (L3Hub) ─┬─ v6 (fd00::2/64)
+ *                                                                         └─ gateway (default)
  *
- * Alice resolves Bob with ARP (a broadcast, then a unicast reply the switch has learned to
- * deliver), sends him a UDP datagram, and Carol sends a truncated frame that the switch drops
- * and counts. On the L3 side packets are routed by longest prefix, fall to the default route, or
- * are dropped with a reason. Every hub port is recorded into one pcapng file, which the demo
- * names at the end (`tshark -r <file>` reads it).
+ * Alice resolves Carol with ARP across the ring (a broadcast, then a unicast reply the switches
+ * have learned to deliver), sends her a UDP datagram that Bob does not see, and Bob sends a runt
+ * frame that his switch drops and counts. On the L3 side packets are routed by longest prefix,
+ * fall to the default route, or are dropped with a reason. Both hubs record their ports into
+ * pcapng files, written by their workers, which the demo names at the end.
  *
- * Later issues grow this into the virtual LAN with DHCP and NAT across worker threads.
+ * Later issues grow this into the virtual LAN with DHCP and NAT.
  */
 
 import { realpathSync } from 'node:fs';
@@ -21,117 +24,29 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { CaptureFile, LINKTYPE_ETHERNET, LINKTYPE_RAW } from '../capture/index.js';
-import { L2Hub } from '../core/l2-hub.js';
-import { L3Hub } from '../core/l3-hub.js';
-import { PipeL2, PipeL3 } from '../core/pipe.js';
-import { Frame } from '../core/frame.js';
-import { Packet } from '../core/packet.js';
-import { IpAddr, formatIPv4, formatMac, parseIPv4 } from '../wire/addr.js';
-import { ARP_LEN, ARP_OP_REPLY, ARP_OP_REQUEST, ArpView, emitArp, newArpFields, parseArp } from '../wire/arp.js';
-import { ETH_HEADER_LEN, EtherType, emitEthernet, newEthernetFields } from '../wire/ethernet.js';
-import { IpProto, emitIpv4, ipv4EmitLen, newIpv4Fields } from '../wire/ipv4.js';
-import { IPV6_HEADER_LEN, emitIpv6, newIpv6Fields } from '../wire/ipv6.js';
-import { UDP_HEADER_LEN, emitUdpV4, emitUdpV6, newUdpFields } from '../wire/udp.js';
-import { WireStatus } from '../wire/status.js';
+import type { L2HubStats } from '../core/l2-hub.js';
+import type { L3HubStats } from '../core/l3-hub.js';
+import { Dataplane, type EngineRef, type LinkStats } from '../dataplane/index.js';
 
 const say = (s: string) => console.log(s);
 
-// --- Packet builders (cold path: the demo allocates freely) -------------------------------------
+const ENGINES = new URL('./demo-engines.js', import.meta.url).href;
 
-function ethernet(dst: number, src: number, type: number, payload: Uint8Array): Uint8Array {
-  const f = newEthernetFields();
-  f.dst = dst;
-  f.src = src;
-  f.etherType = type;
-  const out = new Uint8Array(ETH_HEADER_LEN + payload.length);
-  emitEthernet(f, out, 0);
-  out.set(payload, ETH_HEADER_LEN);
-  return out;
-}
-
-function arp(op: number, senderMac: number, senderIp: number, targetMac: number, targetIp: number): Uint8Array {
-  const a = newArpFields();
-  Object.assign(a, { op, senderMac, senderIp, targetMac, targetIp });
-  const out = new Uint8Array(ARP_LEN);
-  emitArp(a, out, 0);
-  return out;
-}
-
-function udp4(src: string, dst: string, sport: number, dport: number, text: string): Uint8Array {
-  const data = new TextEncoder().encode(text);
-  const ip = newIpv4Fields();
-  ip.src = parseIPv4(src);
-  ip.dst = parseIPv4(dst);
-  ip.protocol = IpProto.UDP;
-  ip.payloadLen = UDP_HEADER_LEN + data.length;
-  const hl = ipv4EmitLen(ip);
-  const out = new Uint8Array(hl + ip.payloadLen);
-  emitIpv4(ip, out, 0);
-  out.set(data, hl + UDP_HEADER_LEN);
-  const u = newUdpFields();
-  Object.assign(u, { srcPort: sport, dstPort: dport, payloadLen: data.length });
-  emitUdpV4(u, out, hl, ip.src, ip.dst);
-  return out;
-}
-
-function udp6(src: string, dst: string, sport: number, dport: number, text: string): Uint8Array {
-  const data = new TextEncoder().encode(text);
-  const ip = newIpv6Fields();
-  ip.src.set(IpAddr.parse(src).bytes);
-  ip.dst.set(IpAddr.parse(dst).bytes);
-  ip.nextHeader = IpProto.UDP;
-  ip.payloadLen = UDP_HEADER_LEN + data.length;
-  const out = new Uint8Array(IPV6_HEADER_LEN + ip.payloadLen);
-  emitIpv6(ip, out, 0);
-  out.set(data, IPV6_HEADER_LEN + UDP_HEADER_LEN);
-  const u = newUdpFields();
-  Object.assign(u, { srcPort: sport, dstPort: dport, payloadLen: data.length });
-  emitUdpV6(u, out, IPV6_HEADER_LEN, out, 8, 24);
-  return out;
-}
-
-// --- A tiny host on the L2 segment: answers ARP for its address, reports what it receives -------
-
-class Host {
-  readonly dev: PipeL2;
-  readonly name: string;
-  readonly ip: number;
-  readonly received: string[] = [];
-  private readonly frame = new Frame();
-  private readonly arpView = new ArpView();
-  private readonly arpFields = newArpFields();
-  private readonly packet = new Packet();
-
-  constructor(name: string, mac: string, ip: string) {
-    this.name = name;
-    this.ip = parseIPv4(ip);
-    this.dev = new PipeL2(mac, (frame) => this.receive(frame));
+/** Polls `check` until it returns true or `timeoutMs` passes (traffic crosses threads). */
+async function waitFor(check: () => Promise<boolean>, timeoutMs = 3000): Promise<boolean> {
+  const deadline = performance.now() + timeoutMs;
+  while (performance.now() < deadline) {
+    if (await check()) return true;
+    await new Promise((r) => setTimeout(r, 5));
   }
+  return false;
+}
 
-  private receive(bytes: Uint8Array): void {
-    const f = this.frame.reset(bytes);
-    if (f.check() !== WireStatus.Ok) return;
-    if (f.etherType === EtherType.ARP) {
-      if (parseArp(this.arpView.reset(bytes, f.payloadOff, f.payloadLen), this.arpFields) !== WireStatus.Ok) return;
-      const a = this.arpFields;
-      if (a.op === ARP_OP_REQUEST && a.targetIp === this.ip) {
-        this.received.push(`ARP request from ${formatMac(a.senderMac)}: who has ${formatIPv4(a.targetIp)}? (answering)`);
-        this.dev.inject(ethernet(a.senderMac, this.dev.hwAddr, EtherType.ARP, arp(ARP_OP_REPLY, this.dev.hwAddr, this.ip, a.senderMac, a.senderIp)));
-      } else if (a.op === ARP_OP_REPLY) {
-        this.received.push(`ARP reply: ${formatIPv4(a.senderIp)} is at ${formatMac(a.senderMac)}`);
-      } else {
-        this.received.push(`ARP request for ${formatIPv4(a.targetIp)} (not mine)`);
-      }
-      return;
-    }
-    if (f.etherType === EtherType.IPv4) {
-      const p = this.packet.reset(bytes, f.payloadOff, f.payloadLen);
-      if (p.check() !== WireStatus.Ok || p.ipProtocol !== IpProto.UDP) return;
-      const text = new TextDecoder().decode(p.payload.subarray(UDP_HEADER_LEN));
-      this.received.push(`UDP from ${formatIPv4(p.ipv4SrcAddr)}: "${text}"`);
-    }
-  }
+function drops(d: Record<string, number>): string {
+  const s = Object.entries(d)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(' ');
+  return s === '' ? '' : `, dropped ${s}`;
 }
 
 /** Runs the demo with command-line arguments `argv` (`pktkit demo` passes its own). */
@@ -140,100 +55,114 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
     args: argv,
     options: {
       out: { type: 'string', short: 'o' },
-      format: { type: 'string', default: 'pcapng' },
       help: { type: 'boolean', short: 'h' },
     },
   });
   if (args.help) {
-    console.log('usage: npm start -- [--out FILE] [--format pcapng|pcap]\n  Runs the pktkit demo and writes every hub port to a capture file.');
-    process.exit(0);
+    say('usage: npm start -- [--out PREFIX]\n  Runs the pktkit demo on two port workers and records both hubs to PREFIX-segment-a.pcapng and PREFIX-router.pcapng.');
+    return;
   }
-  const format = args.format === 'pcap' ? 'pcap' : 'pcapng';
-  if (format === 'pcap') {
-    // Classic pcap holds one link type; the demo records Ethernet and raw IP ports.
-    console.error('the demo records Ethernet and IP ports together, which needs pcapng; use --format pcapng');
-    process.exit(2);
+  const prefix = args.out ?? join(tmpdir(), `pktkit-demo-${process.pid}`);
+  const captureA = `${prefix}-segment-a.pcapng`;
+  const captureR = `${prefix}-router.pcapng`;
+
+  const dp = new Dataplane({ workers: 2, modules: [ENGINES] });
+  const failures: string[] = [];
+  dp.on('error', (e) => failures.push(`worker ${e.worker} failed: ${e.error.message}`));
+  try {
+    await dp.ready();
+    say('pktkit demo: two L2 segments and an L3 router on two port workers, joined by lock-free rings\n');
+
+    // --- L2: two segments on two workers, bridged by a ring -------------------------------------
+    const segA = await dp.create({ kind: 'l2hub', options: { capture: { path: captureA } } }, { worker: 0 });
+    const segB = await dp.create({ kind: 'l2hub' }, { worker: 1 });
+    const host = (name: string, mac: string, ip: string, worker: number) =>
+      dp.create({ kind: 'demo-host', options: { name, mac, ip } }, { worker });
+    const alice = await host('alice', '02:00:00:00:00:0a', '10.0.0.1', 0);
+    const bob = await host('bob', '02:00:00:00:00:0b', '10.0.0.2', 0);
+    const carol = await host('carol', '02:00:00:00:00:0c', '10.0.0.3', 1);
+    await dp.link(alice, segA);
+    await dp.link(bob, segA);
+    await dp.link(carol, segB);
+    const bridge = await dp.link(segA, segB);
+    say(`worker 0: segment-a (L2Hub) with alice 02:00:00:00:00:0a 10.0.0.1 and bob 02:00:00:00:00:0b 10.0.0.2`);
+    say(`worker 1: segment-b (L2Hub) with carol 02:00:00:00:00:0c 10.0.0.3`);
+    say(`segment-a and segment-b are joined by a ${bridge.mode} link (one SPSC ring per direction)`);
+
+    const log = async (e: EngineRef) => (await dp.command(e, 'log')) as string[];
+    say('\n1. alice broadcasts an ARP request for carol (10.0.0.3); it crosses the ring, carol answers');
+    await dp.command(alice, 'arp', { ip: '10.0.0.3' });
+    await waitFor(async () => (await log(alice)).length > 0);
+    say('2. alice sends carol a UDP datagram: both switches have learned where carol is, so bob does not see it');
+    await dp.command(alice, 'udp', { mac: '02:00:00:00:00:0c', ip: '10.0.0.3', text: 'hello carol' });
+    await waitFor(async () => (await log(carol)).length > 1);
+    say('3. bob sends a 10-byte runt frame: segment-a drops and counts it, nothing is thrown');
+    await dp.command(bob, 'runt');
+
+    say('\nWhat each host received:');
+    for (const [name, e] of [['alice', alice], ['bob', bob], ['carol', carol]] as const) {
+      say(`  ${name}:`);
+      const l = await log(e);
+      for (const line of l.length > 0 ? l : ['(nothing)']) say(`    ${line}`);
+    }
+
+    // --- L3: a router on worker 1, its LAN hosts on worker 0 -----------------------------------
+    const router = await dp.create({ kind: 'l3hub', options: { capture: { path: captureR } } }, { worker: 1 });
+    const lan = await dp.create({ kind: 'demo-l3' }, { worker: 0 });
+    const peer = await dp.create({ kind: 'demo-l3' }, { worker: 0 });
+    const v6 = await dp.create({ kind: 'demo-l3' }, { worker: 1 });
+    const gateway = await dp.create({ kind: 'demo-l3' }, { worker: 1 });
+    // An L3 link gives the router's side the address of what is behind it: the router then routes
+    // that host and its prefix through the link.
+    const lanLink = await dp.link(lan, router, { addr: { a: '10.0.0.1/24', b: '10.0.0.1/24' } });
+    await dp.link(peer, router, { addr: { a: '10.0.0.2/24', b: '10.0.0.2/24' } });
+    await dp.link(v6, router, { addr: { a: 'fd00::2/64', b: 'fd00::2/64' } });
+    const gwLink = await dp.link(gateway, router);
+    await dp.command(router, 'setDefaultRoute', { link: gwLink.id });
+    await dp.command(router, 'addRoute', { link: lanLink.id, prefix: 'fd00::1/128' });
+    say('\nworker 1: router (L3Hub) with v6 fd00::2/64 and gateway (its default route) linked directly');
+    say('worker 0: lan 10.0.0.1/24 (and fd00::1/128) and peer 10.0.0.2/24, each linked to the router by a ring');
+
+    say('\n4. lan -> 10.0.0.2: to the router on worker 1 and back to peer on worker 0 (host route)');
+    await dp.command(lan, 'udp', { src: '10.0.0.1', dst: '10.0.0.2', text: 'to peer' });
+    say('5. lan -> 192.0.2.7: no prefix matches, so the default route (gateway)');
+    await dp.command(lan, 'udp', { src: '10.0.0.1', dst: '192.0.2.7', text: 'off-net' });
+    say('6. v6 -> fd00::1: the explicit route to lan; v6 -> 2001:db8::1: the default route');
+    await dp.command(v6, 'udp', { src: 'fd00::2', dst: 'fd00::1', text: 'to lan over IPv6' });
+    await dp.command(v6, 'udp', { src: 'fd00::2', dst: '2001:db8::1', text: 'off-net v6' });
+    say('7. peer sends a packet of IP version 7: the router drops it with reason bad-version');
+    await dp.command(peer, 'bad-version');
+    await waitFor(async () => (await log(lan)).length > 0 && (await log(peer)).length > 0 && (await log(gateway)).length > 1);
+
+    say('\nWhere packets went:');
+    for (const [name, e] of [['lan', lan], ['peer', peer], ['v6', v6], ['gateway', gateway]] as const) {
+      const l = await log(e);
+      say(`  ${name.padEnd(8)} ${l.length === 0 ? '(nothing)' : l.join(', ')}`);
+    }
+
+    // --- Statistics ---------------------------------------------------------------------------
+    const s = await dp.stats();
+    const engine = (e: EngineRef) => s.workers[e.worker]!.engines.find((x) => x.id === e.id)!.stats;
+    const a = engine(segA) as L2HubStats;
+    say(`\nsegment-a: ${a.macs} MACs learned (of at most ${a.maxMacs}, aging 5 min)`);
+    for (const p of a.ports) say(`  port ${p.port}: in ${p.rxFrames} frames/${p.rxBytes} B, out ${p.txFrames} frames/${p.txBytes} B${drops(p.drops)}`);
+    const r = engine(router) as L3HubStats;
+    say('router ports:');
+    for (const p of r.ports) say(`  ${(p.addr ?? '(no address)').padEnd(13)} routes ${p.routes.join(' ') || '-'}; in ${p.rxFrames}, out ${p.txFrames}${drops(p.drops)}`);
+    say('rings between the workers:');
+    for (const l of s.links.filter((x: LinkStats) => x.mode === 'ring')) {
+      say(`  ${l.a} -> ${l.b}: ${l.aToB?.consumed ?? 0} frames; ${l.b} -> ${l.a}: ${l.bToA?.consumed ?? 0} frames`);
+    }
+    for (const w of s.workers) {
+      const l = w.loop;
+      say(`worker ${w.index}: ${w.engines.length} engines; run loop: ${l?.frames ?? 0} frames from rings in ${l?.rounds ?? 0} rounds, parked ${l?.parks ?? 0} times`);
+    }
+  } finally {
+    await dp.close(); // ends both workers; each hub flushes and closes its capture file
   }
-  const path = args.out ?? join(tmpdir(), `pktkit-demo-${process.pid}.pcapng`);
-  const capture = await CaptureFile.open(path, { format });
-  say('pktkit demo: an L2 switch and an L3 hub in one process, every port recorded\n');
-
-  // --- L2 segment ---------------------------------------------------------------------------------
-  const hub = new L2Hub();
-  const alice = new Host('alice', '02:00:00:00:00:0a', '10.0.0.1');
-  const bob = new Host('bob', '02:00:00:00:00:0b', '10.0.0.2');
-  const carol = new Host('carol', '02:00:00:00:00:0c', '10.0.0.3');
-  const hosts = [alice, bob, carol];
-  for (const h of hosts) hub.connect(h.dev).capture(capture.addInterface(`l2hub:${h.name}`, LINKTYPE_ETHERNET));
-  say('L2Hub with three hosts:');
-  for (const h of hosts) say(`  ${h.name.padEnd(6)} ${formatMac(h.dev.hwAddr)}  ${formatIPv4(h.ip)}`);
-
-  say('\n1. alice broadcasts an ARP request for 10.0.0.2; bob answers with a unicast reply');
-  alice.dev.inject(ethernet(0xffff_ffff_ffff, alice.dev.hwAddr, EtherType.ARP, arp(ARP_OP_REQUEST, alice.dev.hwAddr, alice.ip, 0, bob.ip)));
-  say('\n2. alice sends bob a UDP datagram: the switch has learned bob, so carol does not see it');
-  alice.dev.inject(ethernet(bob.dev.hwAddr, alice.dev.hwAddr, EtherType.IPv4, udp4('10.0.0.1', '10.0.0.2', 40000, 7, 'hello bob')));
-  say('\n3. carol sends a 10-byte runt frame: dropped and counted, never thrown');
-  carol.dev.inject(new Uint8Array(10));
-
-  say('\nWhat each host received:');
-  for (const h of hosts) {
-    say(`  ${h.name}:`);
-    for (const r of h.received.length > 0 ? h.received : ['(nothing)']) say(`    ${r}`);
-  }
-  const l2 = hub.stats();
-  say(`\nL2Hub: ${l2.macs} MACs learned (of at most ${l2.maxMacs}, aging 5 min)`);
-  for (const p of l2.ports) {
-    const drops = Object.entries(p.drops).map(([k, v]) => `${k}=${v}`).join(' ');
-    say(`  port ${p.port} ${p.hwAddr}: in ${p.rxFrames} frames/${p.rxBytes} B, out ${p.txFrames} frames/${p.txBytes} B${drops ? `, dropped ${drops}` : ''}`);
-  }
-
-  // --- L3 segment ---------------------------------------------------------------------------------
-  const l3 = new L3Hub();
-  const seen = new Map<string, string[]>();
-  const l3dev = (name: string, addr: string | null) => {
-    const d = new PipeL3(addr, (p) => {
-      const pk = Packet.from(p);
-      pk.check();
-      seen.get(name)!.push(`${pk.srcAddr.toString()} -> ${pk.dstAddr.toString()}`);
-    });
-    seen.set(name, []);
-    return d;
-  };
-  const lan = l3dev('lan', '10.0.0.1/24');
-  const peer = l3dev('peer', '10.0.0.2/24');
-  const v6 = l3dev('v6', 'fd00::2/64');
-  const gateway = l3dev('gateway', null);
-  const l3handles = new Map([lan, peer, v6, gateway].map((d, i) => [d, l3.connect(d)] as const));
-  const names = ['lan', 'peer', 'v6', 'gateway'];
-  [...l3handles.values()].forEach((h, i) => h.capture(capture.addInterface(`l3hub:${names[i]}`, LINKTYPE_RAW)));
-  l3.setDefaultRoute(gateway);
-  l3handles.get(lan)!.addRoute('fd00::1/128');
-  say('\nL3Hub with four devices: lan 10.0.0.1/24 (+ fd00::1/128), peer 10.0.0.2/24, v6 fd00::2/64, gateway (default route)');
-
-  say('\n4. lan -> 10.0.0.2 (peer\'s host route), lan -> 192.0.2.7 (no prefix: the default route)');
-  lan.inject(udp4('10.0.0.1', '10.0.0.2', 40001, 7, 'to peer'));
-  lan.inject(udp4('10.0.0.1', '192.0.2.7', 40001, 7, 'off-net'));
-  say('5. v6 -> fd00::1 (explicit route to lan), v6 -> 2001:db8::1 (default route)');
-  v6.inject(udp6('fd00::2', 'fd00::1', 40001, 7, 'to lan over IPv6'));
-  v6.inject(udp6('fd00::2', '2001:db8::1', 40001, 7, 'off-net v6'));
-  say('6. peer sends a packet with IP version 7: dropped with reason bad-version');
-  peer.inject(new Uint8Array([0x70, 0, 0, 20]));
-
-  say('\nWhere packets went:');
-  for (const [name, list] of seen) say(`  ${name.padEnd(8)} ${list.length === 0 ? '(nothing)' : list.join(', ')}`);
-  say('\nL3Hub ports:');
-  for (const p of l3.stats().ports) {
-    const drops = Object.entries(p.drops).map(([k, v]) => `${k}=${v}`).join(' ');
-    say(`  ${(p.addr ?? '(no address)').padEnd(14)} routes ${p.routes.join(' ') || '-'}; in ${p.rxFrames}, out ${p.txFrames}${drops ? `, dropped ${drops}` : ''}`);
-  }
-
-  hub.close();
-  l3.close();
-  await capture.close();
-  const cs = capture.stats();
-  say(`\nCapture: ${cs.packets} packets (${cs.bytes} B) on ${cs.interfaces.length} interfaces, ${cs.drops} dropped`);
-  say(`  written to ${path}`);
-  say(`  read it with: tshark -r ${path}`);
+  for (const f of failures) say(f);
+  say(`\nCaptures (written by the workers, complete at close):\n  ${captureA}\n  ${captureR}`);
+  say(`  read them with: tshark -r ${captureA}`);
 }
 
 // Run when this file is the program (node dist/src/cli/demo.js, or the pktkit-demo bin through

@@ -51,18 +51,26 @@ test('examples/capture: a hub port and a tapped device in one pcapng', async (t)
   await rm(m![1]!);
 });
 
-test('the demo (npm start) narrates its topology and writes a capture tshark can read', async (t) => {
-  const path = join(tmpdir(), `pktkit-demo-test-${process.pid}.pcapng`);
-  const out = await runNode(built('src/cli/demo.js'), ['--out', path]);
-  t.regex(out, /alice:\n {4}ARP reply: 10\.0\.0\.2 is at 02:00:00:00:00:0b/);
-  t.regex(out, /bob:\n {4}ARP request from 02:00:00:00:00:0a: who has 10\.0\.0\.2\? \(answering\)\n {4}UDP from 10\.0\.0\.1: "hello bob"/);
-  t.regex(out, /carol:\n {4}ARP request for 10\.0\.0\.2 \(not mine\)\n/);
+test('the demo (npm start) runs its topology on two port workers and writes captures tshark can read', async (t) => {
+  const prefix = join(tmpdir(), `pktkit-demo-test-${process.pid}`);
+  const out = await runNode(built('src/cli/demo.js'), ['--out', prefix]);
+  t.regex(out, /segment-a and segment-b are joined by a ring link/);
+  t.regex(out, /alice:\n {4}ARP reply: 10\.0\.0\.3 is at 02:00:00:00:00:0c/);
+  t.regex(out, /bob:\n {4}ARP request for 10\.0\.0\.3 \(not mine\)\n/);
+  t.regex(out, /carol:\n {4}ARP request from 02:00:00:00:00:0a: who has 10\.0\.0\.3\? \(answering\)\n {4}UDP from 10\.0\.0\.1: "hello carol"/);
   t.regex(out, /dropped truncated=1/);
+  t.regex(out, /peer +10\.0\.0\.1 -> 10\.0\.0\.2/);
+  t.regex(out, /lan +fd00::2 -> fd00::1/);
   t.regex(out, /gateway +10\.0\.0\.1 -> 192\.0\.2\.7, fd00::2 -> 2001:db8::1/);
   t.regex(out, /dropped bad-version=1/);
-  t.regex(out, /Capture: 17 packets \(\d+ B\) on 7 interfaces, 0 dropped/);
-  const contents = readPcapng(await readFile(path));
-  t.is(contents.packets.length, 17);
-  t.is(contents.interfaces.length, 7);
-  await rm(path);
+  t.regex(out, /l2hub-1 -> l2hub-2: 2 frames; l2hub-2 -> l2hub-1: 1 frames/);
+  t.notRegex(out, /failed/);
+  const a = readPcapng(await readFile(`${prefix}-segment-a.pcapng`));
+  t.is(a.interfaces.length, 3);
+  t.is(a.packets.length, 8, 'ARP request in and flooded out twice, reply in and out, UDP in and out, the runt in');
+  const r = readPcapng(await readFile(`${prefix}-router.pcapng`));
+  t.is(r.interfaces.length, 4);
+  t.is(r.packets.length, 9);
+  await rm(`${prefix}-segment-a.pcapng`);
+  await rm(`${prefix}-router.pcapng`);
 });
