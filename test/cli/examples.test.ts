@@ -51,6 +51,11 @@ test('examples/capture: a hub port and a tapped device in one pcapng', async (t)
   await rm(m![1]!);
 });
 
+test('examples/dataplane: engines on two workers, a direct link and a ring link', async (t) => {
+  const out = await runNode(built('examples/dataplane.js'));
+  t.deepEqual(out.trim().split('\n'), ['links: direct, ring', 'b received 1000 frames; the ring carried 1000 of them to worker 1']);
+});
+
 test('the demo (npm start) runs its topology on two port workers and writes captures tshark can read', async (t) => {
   const prefix = join(tmpdir(), `pktkit-demo-test-${process.pid}`);
   const out = await runNode(built('src/cli/demo.js'), ['--out', prefix]);
