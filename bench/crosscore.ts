@@ -12,7 +12,9 @@
  *                    same chain on one thread: frames/s and scaling. On the dataplane by default
  *                    (crosscore-dataplane.ts); `chainOn: 'rings'` runs it on this file's own
  *                    workers over raw rings instead (crosscore-roles.ts), which separates what the
- *                    dataplane's run loop costs from what the rings and the engines cost
+ *                    dataplane's run loop costs from what the rings and the engines cost. On the
+ *                    dataplane, each spread row runs twice: over byte rings (each packet copied
+ *                    into a ring slot) and over zero-copy links (`chainLinks`)
  *   (d) CPU          for every row: process.cpuUsage() over the measured window (all threads),
  *                    divided by the frames, beside the wall-clock time per frame
  *
@@ -45,6 +47,14 @@ const WORKER_TIMEOUT_MS = 15_000;
 
 export type Kind = 'ring' | 'postMessage' | 'chain';
 
+/** How a chain spread over workers links them: byte rings, or zero-copy links (dataplane only). */
+/**
+ * How a chain row uses its workers: split stage by stage over byte rings ('ring') or zero-copy
+ * links ('zero-copy'), or 'sharded': every worker runs the whole chain on its own flow and the
+ * rates add up (a frame never leaves its core).
+ */
+export type ChainLinks = 'ring' | 'zero-copy' | 'sharded';
+
 export interface Measurement {
   kind: Kind;
   label: string;
@@ -56,6 +66,8 @@ export interface Measurement {
   stages: number | null;
   /** Worker threads the measurement runs on. */
   threads: number;
+  /** Chain rows on more than one worker: how the workers are linked (default byte rings). */
+  links?: ChainLinks;
 }
 
 export interface CrossCoreOptions {
@@ -80,6 +92,8 @@ export interface CrossCoreOptions {
   kinds: readonly Kind[];
   /** What runs the chain: the dataplane (src/dataplane), or this file's own workers over raw rings. */
   chainOn: 'dataplane' | 'rings';
+  /** Links of the spread chain rows, one row each (zero-copy on the dataplane only; default both). */
+  chainLinks: readonly ChainLinks[];
   /** Called after every round. */
   onProgress?: (done: number, total: number, label: string) => void;
 }
@@ -104,6 +118,7 @@ export function defaultOptions(): CrossCoreOptions {
     slots: 1024,
     kinds: ['ring', 'postMessage', 'chain'],
     chainOn: 'dataplane',
+    chainLinks: ['ring', 'zero-copy', 'sharded'],
   };
 }
 
@@ -130,8 +145,16 @@ export function planMeasurements(o: CrossCoreOptions): Measurement[] {
   }
   for (const k of o.kinds.includes('chain') ? chainStageCounts(o.workers) : []) {
     for (let w = 1; w <= Math.min(k, o.workers); w++) {
-      const where = w === 1 ? 'one thread' : `${w} workers`;
-      out.push({ kind: 'chain', label: `chain ${k} stages ${o.chainSize} B, ${where}`, size: o.chainSize, batch: o.chainBatch, stages: k, threads: w });
+      const base = { kind: 'chain', size: o.chainSize, batch: o.chainBatch, stages: k, threads: w } as const;
+      if (w === 1) {
+        out.push({ ...base, label: `chain ${k} stages ${o.chainSize} B, one thread` });
+        continue;
+      }
+      for (const links of o.chainLinks) {
+        if (links !== 'ring' && o.chainOn !== 'dataplane') continue;
+        const how = links === 'zero-copy' ? ', zero-copy' : links === 'sharded' ? ', sharded (whole chain per worker)' : '';
+        out.push({ ...base, label: `chain ${k} stages ${o.chainSize} B, ${w} workers${how}`, links });
+      }
     }
   }
   return out;
@@ -350,6 +373,8 @@ export interface ResultRow {
   batch: number;
   stages: number | null;
   threads: number;
+  /** Chain rows on several workers: byte rings or zero-copy links (null otherwise). */
+  links: ChainLinks | null;
   /** Median of the rounds. */
   framesPerSec: number;
   /** (max - min) / median of the rounds' frames/s, in percent. */
@@ -390,6 +415,7 @@ export function summarize(m: Measurement, rounds: readonly RoundResult[]): Resul
     batch: m.batch,
     stages: m.stages,
     threads: m.threads,
+    links: m.kind === 'chain' && m.threads > 1 ? (m.links ?? 'ring') : null,
     framesPerSec: med,
     spreadPct: rounds.length > 1 ? ((Math.max(...fps) - Math.min(...fps)) / med) * 100 : 0,
     gbitPerSec: (med * m.size * 8) / 1e9,

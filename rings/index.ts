@@ -27,6 +27,7 @@ export {
   descOff,
   indexRingStats,
   packDesc,
+  pendingDescriptors,
   type IndexHandler,
   type IndexRingDescriptor,
 } from './index-ring.js';

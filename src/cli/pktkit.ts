@@ -41,6 +41,7 @@ options:
   --slots N         slots per ring, a power of two (default 1024 of 2048 B, the link default)
   --only KINDS      run only some measurements: ring, postMessage, chain (comma-separated)
   --chain-on WHAT   run the chain on the 'dataplane' (default) or on raw 'rings' (own workers)
+  --chain-links L   chain rows over 2+ workers: ring, zero-copy, sharded (comma-separated; default all)
   --check           exit with 1 when a target is missed (otherwise misses are only reported)
   --write-docs      also rewrite the cross-core section of docs/BENCHMARKS.md
   -h, --help        this help`;
@@ -73,6 +74,17 @@ function parseKinds(v: string): (typeof KINDS)[number][] {
   return out;
 }
 
+const CHAIN_LINKS = ['ring', 'zero-copy', 'sharded'] as const;
+
+function parseChainLinks(v: string | undefined, dflt: readonly (typeof CHAIN_LINKS)[number][]): (typeof CHAIN_LINKS)[number][] {
+  if (v === undefined) return [...dflt];
+  return v.split(',').map((k) => {
+    const links = CHAIN_LINKS.find((x) => x === k.trim());
+    if (links === undefined) throw new UsageError(`--chain-links takes ${CHAIN_LINKS.join(', ')}; got '${k}'`);
+    return links;
+  });
+}
+
 function parseChainOn(v: string | undefined, dflt: 'dataplane' | 'rings'): 'dataplane' | 'rings' {
   if (v === undefined) return dflt;
   if (v === 'dataplane' || v === 'rings') return v;
@@ -97,6 +109,7 @@ async function bench(argv: string[]): Promise<number> {
         slots: { type: 'string' },
         only: { type: 'string' },
         'chain-on': { type: 'string' },
+        'chain-links': { type: 'string' },
         check: { type: 'boolean', default: false },
         'write-docs': { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
@@ -122,6 +135,7 @@ async function bench(argv: string[]): Promise<number> {
     slots: powerOfTwo('slots', values.slots, base.slots),
     kinds: values.only === undefined ? base.kinds : parseKinds(values.only),
     chainOn: parseChainOn(values['chain-on'], base.chainOn),
+    chainLinks: parseChainLinks(values['chain-links'], base.chainLinks),
   };
 
   const bar = values.json ? null : await progressBar();

@@ -14,26 +14,33 @@
  *
  * Engines on one worker are linked directly (a pair of in-memory devices, no copy). Engines on
  * two workers get one ring per direction; each side's producer rings the other worker's doorbell.
+ * With `zeroCopy`, the rings carry descriptors of frames in the workers' frame pools (one pool per
+ * worker, created here at start; zero-copy-control.ts keeps the pools' bookkeeping) instead of
+ * the frames' bytes.
  *
  * Failure: a worker that throws (uncaught) or exits is reported once through the `'error'` event
  * with the ids of the engines it ran (as with any EventEmitter, an `'error'` with no listener is
  * thrown). Every link touching it goes down: both rings are closed, so the peers count what they
  * send as dropped (`closed`) instead of filling the ring; the other workers and links run on.
- * Requests to a dead worker reject with WorkerDeadError.
+ * Requests to a dead worker reject with WorkerDeadError. Its frame pool goes with it: survivors
+ * drop the frames of that pool they still hold when they are done with them (counted as
+ * `completionsDiscarded`), and frames of live pools it held are lost to their owners (counted as
+ * `lost` in the owner's pool stats; a pool that runs low makes `allocFrame` return null).
  */
 
 import { EventEmitter } from 'node:events';
 import { availableParallelism } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { Doorbell, closeRing, createRing, ringStats, type RingDescriptor } from '../../rings/index.js';
+import { Doorbell, closeIndexRing, closeRing, createRing, ringStats, type RingDescriptor } from '../../rings/index.js';
 import { DROP_REASON_NAMES, DropReason } from '../core/stats.js';
 import { ClosedError, ConfigError, PktError, PktRangeError, PktTypeError, intInRange } from '../errors.js';
-import { IpPrefix } from '../wire/addr.js';
 import { WorkerDeadError, deserializeError } from './errors.js';
 import type { PortWorkerData, Request, WorkerEvent, WorkerStatsReply } from './protocol.js';
+import { checkLinkOptions, type LinkConfig } from './link-options.js';
 import { checkBuiltinOptions } from './registry.js';
 import { TaskPool } from './task-pool.js';
+import { ZeroCopyControl, checkPoolOptions, zeroCopyDirection, zeroCopySlots, type ZeroCopyRings } from './zero-copy-control.js';
 import type {
   DataplaneOptions,
   DataplaneStats,
@@ -52,10 +59,6 @@ import type {
 /** The port worker's entry, found relative to this module (works from build/ and dist/). */
 const PORT_WORKER_URL = new URL('../../workers/port-worker.js', import.meta.url);
 
-const DEFAULT_SLOTS = 1024;
-const DEFAULT_SLOT_SIZE = 2048;
-const DEFAULT_HEADROOM = 64;
-const DEFAULT_MAX_WAIT_MS = 10;
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 type Pending = { resolve: (v: unknown) => void; reject: (e: Error) => void };
@@ -110,50 +113,9 @@ interface LinkRecord {
   ref: LinkRef;
   /** Ring links: a-to-b and b-to-a. */
   rings: { ab: RingDescriptor; ba: RingDescriptor } | null;
+  /** Zero-copy links: the descriptor rings and their counters. */
+  zc: ZeroCopyRings | null;
   up: boolean;
-}
-
-/** The checked options of one link. */
-interface LinkConfig {
-  policy: 'drop' | 'wait';
-  slots: number;
-  slotSize: number;
-  headroom: number;
-  maxWaitMs: number;
-  addrA: string | null;
-  addrB: string | null;
-}
-
-const LINK_OPTION_KEYS = ['policy', 'slots', 'slotSize', 'headroom', 'maxWaitMs', 'addr'];
-
-function checkLinkOptions(opts: LinkOptions, layer: Layer): LinkConfig {
-  if (opts === null || typeof opts !== 'object') throw new PktTypeError(`dataplane.link: expected options to be an object, got ${opts === null ? 'null' : typeof opts}`);
-  for (const k of Object.keys(opts)) {
-    if (!LINK_OPTION_KEYS.includes(k)) throw new PktTypeError(`dataplane.link: unknown option '${k}' (expected ${LINK_OPTION_KEYS.join(', ')})`);
-  }
-  const policy = opts.policy ?? 'drop';
-  if (policy !== 'drop' && policy !== 'wait') throw new PktTypeError(`dataplane.link: policy must be 'drop' or 'wait', got ${JSON.stringify(policy)}`);
-  const slots = intInRange('dataplane.link slots', opts.slots ?? DEFAULT_SLOTS, 2, 1 << 20);
-  if ((slots & (slots - 1)) !== 0) throw new PktRangeError(`dataplane.link slots: expected a power of two, got ${slots}`);
-  const slotSize = intInRange('dataplane.link slotSize', opts.slotSize ?? DEFAULT_SLOT_SIZE, 64, 65536);
-  if (slotSize % 8 !== 0) throw new PktRangeError(`dataplane.link slotSize: expected a multiple of 8, got ${slotSize}`);
-  const headroom = intInRange('dataplane.link headroom', opts.headroom ?? Math.min(DEFAULT_HEADROOM, slotSize / 2), 0, slotSize - 1);
-  const maxWaitMs = opts.maxWaitMs ?? DEFAULT_MAX_WAIT_MS;
-  if (typeof maxWaitMs !== 'number' || !(maxWaitMs >= 0 && maxWaitMs <= 60_000)) {
-    throw new PktRangeError(`dataplane.link maxWaitMs: expected a number in [0, 60000], got ${String(maxWaitMs)}`);
-  }
-  let addrA: string | null = null;
-  let addrB: string | null = null;
-  if (opts.addr !== undefined) {
-    if (layer !== 3) throw new ConfigError('dataplane.link: addr is for layer-3 links only; these engines are layer 2');
-    if (opts.addr === null || typeof opts.addr !== 'object') throw new PktTypeError('dataplane.link: addr must be { a?: prefix, b?: prefix }');
-    addrA = opts.addr.a ?? null;
-    addrB = opts.addr.b ?? null;
-    // Parsed here only to fail early, with the parser's own error (ERR_PKT_INVALID_ADDRESS).
-    if (addrA !== null) IpPrefix.parse(addrA);
-    if (addrB !== null) IpPrefix.parse(addrB);
-  }
-  return { policy, slots, slotSize, headroom, maxWaitMs, addrA, addrB };
 }
 
 function checkSpec(spec: EngineSpec): void {
@@ -221,6 +183,8 @@ export class Dataplane extends EventEmitter<{ error: [WorkerErrorEvent] }> {
   private readonly engineRecs = new Map<string, EngineRecord>();
   private readonly linkRecs = new Map<string, LinkRecord>();
   private readonly closeTimeoutMs: number;
+  /** The frame pools and zero-copy bookkeeping (null with `pool: false`). */
+  private readonly zcc: ZeroCopyControl | null;
   private nextEngine = 1;
   private nextLink = 1;
   private nextRequest = 1;
@@ -240,9 +204,27 @@ export class Dataplane extends EventEmitter<{ error: [WorkerErrorEvent] }> {
     const batch = intInRange('Dataplane batch', opts.batch ?? 256, 1, 1 << 20);
     const yieldMs = numberOption('yieldMs', opts.yieldMs, 1, 0, 1000);
     this.closeTimeoutMs = numberOption('closeTimeoutMs', opts.closeTimeoutMs, 2000, 1, 600_000);
+    const pool = checkPoolOptions(opts.pool, workers);
+    this.zcc = pool === null ? null : new ZeroCopyControl(pool, workers);
+    const zcc = this.zcc;
     this.tasks = new TaskPool(intInRange('Dataplane taskThreads', opts.taskThreads ?? Math.max(1, cores - 1), 1, 256));
     this.handles = [];
-    for (let i = 0; i < workers; i++) this.handles.push(this.spawn({ index: i, doorbell: new Doorbell().sab, modules, spinUs, batch, yieldMs }));
+    for (let i = 0; i < workers; i++) {
+      this.handles.push(
+        this.spawn({
+          index: i,
+          doorbell: new Doorbell().sab,
+          modules,
+          spinUs,
+          batch,
+          yieldMs,
+          pools: zcc?.pools ?? null,
+          poolHeadroom: pool?.headroom ?? 0,
+          holdings: zcc?.holdings ?? null,
+          holdingsStride: zcc?.stride ?? 0,
+        }),
+      );
+    }
     this.readyPromise = Promise.all(this.handles.map((h) => h.ready)).then((lists) => {
       for (const [kind, layer] of lists[0] ?? []) this.kinds.set(kind, layer);
     });
@@ -292,6 +274,7 @@ export class Dataplane extends EventEmitter<{ error: [WorkerErrorEvent] }> {
     h.rejectAll(dead);
     h.rejectReady(dead);
     if (!wasAlive) return;
+    this.zcc?.workerDied(h.index);
     for (const rec of this.linkRecs.values()) {
       if (rec.ref.a.worker === h.index || rec.ref.b.worker === h.index) this.linkDown(rec);
     }
@@ -303,6 +286,10 @@ export class Dataplane extends EventEmitter<{ error: [WorkerErrorEvent] }> {
     if (rec.rings !== null) {
       closeRing(rec.rings.ab);
       closeRing(rec.rings.ba);
+    }
+    if (rec.zc !== null) {
+      closeIndexRing(rec.zc.ab);
+      closeIndexRing(rec.zc.ba);
     }
   }
 
@@ -399,7 +386,7 @@ export class Dataplane extends EventEmitter<{ error: [WorkerErrorEvent] }> {
 
   /**
    * Links two engines of the same layer: directly when they share a worker, else through a ring
-   * pair sized by `opts`.
+   * pair sized by `opts` (byte rings, or with `zeroCopy` descriptor rings over the frame pools).
    * @throws {ConfigError} for engines of different layers or an engine linked to itself;
    * {PktTypeError}/{PktRangeError} for bad options; {WorkerDeadError}; {ClosedError}.
    */
@@ -421,7 +408,9 @@ export class Dataplane extends EventEmitter<{ error: [WorkerErrorEvent] }> {
     let rec: LinkRecord;
     if (ha === hb) {
       await this.call(ha, { op: 'link-direct', link: id, a: ra.ref.id, b: rb.ref.id, layer, addrA: cfg.addrA, addrB: cfg.addrB });
-      rec = { ref: Object.freeze({ id, a: ra.ref, b: rb.ref, mode: 'direct' }), rings: null, up: true };
+      rec = { ref: Object.freeze({ id, a: ra.ref, b: rb.ref, mode: 'direct' }), rings: null, zc: null, up: true };
+    } else if (cfg.zeroCopy) {
+      rec = await this.linkZeroCopy(id, ra, rb, ha, hb, layer, cfg);
     } else {
       const ringOpts = { slots: cfg.slots, slotSize: cfg.slotSize, headroom: cfg.headroom };
       const ab = createRing(ringOpts);
@@ -451,7 +440,7 @@ export class Dataplane extends EventEmitter<{ error: [WorkerErrorEvent] }> {
         });
         throw failed.reason;
       }
-      rec = { ref: Object.freeze({ id, a: ra.ref, b: rb.ref, mode: 'ring' }), rings: { ab, ba }, up: true };
+      rec = { ref: Object.freeze({ id, a: ra.ref, b: rb.ref, mode: 'ring' }), rings: { ab, ba }, zc: null, up: true };
     }
     this.linkRecs.set(id, rec);
     ra.links.add(id);
@@ -459,6 +448,72 @@ export class Dataplane extends EventEmitter<{ error: [WorkerErrorEvent] }> {
     // A worker that died while the link was being made takes it down at once.
     if (!ha.alive || !hb.alive) this.linkDown(rec);
     return rec.ref;
+  }
+
+  /**
+   * A zero-copy link: completion rings first (every participant can return frames to every
+   * other), then a descriptor ring pair attached on both sides.
+   */
+  private async linkZeroCopy(id: string, ra: EngineRecord, rb: EngineRecord, ha: WorkerHandle, hb: WorkerHandle, layer: Layer, cfg: LinkConfig): Promise<LinkRecord> {
+    const zcc = this.zcc;
+    if (zcc === null) throw new ConfigError('dataplane.link: zeroCopy needs the frame pools, and this dataplane was created with pool: false');
+    const slots = zeroCopySlots(cfg.zcSlots, zcc.cfg, this.handles.length);
+    await zcc.addParticipants(
+      [ha.index, hb.index],
+      (w) => this.handles[w]!.alive,
+      (w, c) => this.call(this.handles[w]!, { op: 'zc-completions', out: c.out, in: c.in }),
+    );
+    const r = zcc.createLinkRings(slots, ha.index, hb.index);
+    const side = (h: WorkerHandle, engine: EngineRecord, peer: WorkerHandle, peerEngine: EngineRecord, ab: boolean, addr: string | null) =>
+      this.call(h, {
+        op: 'link-zc',
+        link: id,
+        engine: engine.ref.id,
+        peer: peerEngine.ref.id,
+        layer,
+        out: ab ? r.ab : r.ba,
+        in: ab ? r.ba : r.ab,
+        outCounters: ab ? r.abCounters : r.baCounters,
+        inCounters: ab ? r.baCounters : r.abCounters,
+        peerDoorbell: peer.doorbell.sab,
+        peerWorker: peer.index,
+        addr,
+      });
+    const rec: LinkRecord = { ref: Object.freeze({ id, a: ra.ref, b: rb.ref, mode: 'zero-copy' }), rings: null, zc: r, up: true };
+    const results = await Promise.allSettled([side(ha, ra, hb, rb, true, cfg.addrA), side(hb, rb, ha, ra, false, cfg.addrB)]);
+    const failed = results.find((x) => x.status === 'rejected');
+    if (failed !== undefined) {
+      this.linkDown(rec);
+      // Both sides let go (a side that failed has closed its device already), then give back
+      // whatever crossed meanwhile.
+      void this.takeDown(rec).catch(() => {});
+      throw failed.reason;
+    }
+    return rec;
+  }
+
+  /**
+   * Detaches both ends of a link on their workers; for a zero-copy link then has each live side
+   * give back the frames left in its inbound ring (only once neither side can push any more).
+   */
+  private async takeDown(rec: LinkRecord): Promise<void> {
+    const workers = [...new Set([rec.ref.a.worker, rec.ref.b.worker])];
+    const each = async (w: number, op: 'unlink' | 'zc-drain'): Promise<void> => {
+      const h = this.handles[w]!;
+      if (!h.alive) return;
+      try {
+        await this.call(h, { op, link: rec.ref.id });
+      } catch (err) {
+        if (!(err instanceof WorkerDeadError) && !(err instanceof ClosedError)) throw err;
+      }
+    };
+    await Promise.all(workers.map((w) => each(w, 'unlink')));
+    const zc = rec.zc;
+    if (zc === null || this.zcc === null) return;
+    await Promise.all(workers.map((w) => each(w, 'zc-drain')));
+    // A worker that drained its inbound ring leaves nothing there.
+    if (this.handles[rec.ref.a.worker]!.alive) this.zcc.drained(rec.ref.a.worker, zc.ba);
+    if (this.handles[rec.ref.b.worker]!.alive) this.zcc.drained(rec.ref.b.worker, zc.ab);
   }
 
   /**
@@ -475,18 +530,7 @@ export class Dataplane extends EventEmitter<{ error: [WorkerErrorEvent] }> {
     this.engineRecs.get(rec.ref.a.id)?.links.delete(rec.ref.id);
     this.engineRecs.get(rec.ref.b.id)?.links.delete(rec.ref.id);
     this.linkDown(rec);
-    const workers = new Set([rec.ref.a.worker, rec.ref.b.worker]);
-    await Promise.all(
-      [...workers].map(async (w) => {
-        const h = this.handles[w]!;
-        if (!h.alive) return;
-        try {
-          await this.call(h, { op: 'unlink', link: rec.ref.id });
-        } catch (err) {
-          if (!(err instanceof WorkerDeadError)) throw err;
-        }
-      }),
-    );
+    await this.takeDown(rec);
   }
 
   /**
@@ -520,20 +564,24 @@ export class Dataplane extends EventEmitter<{ error: [WorkerErrorEvent] }> {
         r !== null
           ? r.engines
           : [...this.engineRecs.values()].filter((e) => e.ref.worker === i).map((e) => ({ id: e.ref.id, kind: e.ref.kind, stats: null }));
-      return { index: i, alive, engines, elu, loop: r?.loop ?? null };
+      const pool = r?.pool != null && this.zcc !== null ? this.zcc.poolStats(i, r.pool) : null;
+      return { index: i, alive, engines, elu, loop: r?.loop ?? null, pool };
     });
     const links: LinkStats[] = [...this.linkRecs.values()].map((rec) => {
       const { a, b } = rec.ref;
       const rings = rec.rings;
+      const ends = { a: replies[a.worker]?.ends[rec.ref.id]?.[a.id] ?? null, b: replies[b.worker]?.ends[rec.ref.id]?.[b.id] ?? null };
+      const base = { id: rec.ref.id, a: a.id, b: b.id, mode: rec.ref.mode, up: rec.up, ends };
+      if (rec.zc !== null) {
+        const [aToB, zab] = zeroCopyDirection(rec.zc.ab, rec.zc.abCounters, this.handles[b.worker]!.doorbell);
+        const [bToA, zba] = zeroCopyDirection(rec.zc.ba, rec.zc.baCounters, this.handles[a.worker]!.doorbell);
+        return { ...base, aToB, bToA, zeroCopy: { aToB: zab, bToA: zba } };
+      }
       return {
-        id: rec.ref.id,
-        a: a.id,
-        b: b.id,
-        mode: rec.ref.mode,
-        up: rec.up,
-        ends: { a: replies[a.worker]?.ends[rec.ref.id]?.[a.id] ?? null, b: replies[b.worker]?.ends[rec.ref.id]?.[b.id] ?? null },
+        ...base,
         aToB: rings === null ? null : ringDirection(rings.ab, this.handles[b.worker]!.doorbell),
         bToA: rings === null ? null : ringDirection(rings.ba, this.handles[a.worker]!.doorbell),
+        zeroCopy: null,
       };
     });
     return { workers, links };

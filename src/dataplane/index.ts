@@ -1,7 +1,9 @@
 /**
  * `pktkit/dataplane`: the multi-core dataplane. A control thread (`Dataplane`) owns the topology;
  * long-lived port workers run the engines and pass frames to each other through SPSC rings in
- * shared memory; a piscina pool (`dp.tasks`) runs stateless CPU jobs.
+ * shared memory (byte rings, or zero-copy links whose frames stay in the workers' frame pools:
+ * `ctx.allocFrame`, `link(a, b, { zeroCopy: true })`); a piscina pool (`dp.tasks`) runs stateless
+ * CPU jobs.
  *
  * Plugin modules add engine kinds: each URL in `modules` is imported in every port worker and its
  * default export, a `DataplaneModule`, calls `registry.define(kind, { layer, create })`.
@@ -10,6 +12,7 @@ export { Dataplane } from './dataplane.js';
 export { WorkerDeadError } from './errors.js';
 export { RingL2Device, RingL3Device, type PublishHook, type RingDeviceOptions } from './ring-device.js';
 export { DirectL2Device, DirectL3Device } from './direct-device.js';
+export { ZeroCopyL2Device, ZeroCopyL3Device, type ZeroCopyDeviceOptions } from './zero-copy-device.js';
 export { TaskPool } from './task-pool.js';
 export { TASK_NAMES, x25519Keypair, type TaskMap, type TaskName, type X25519KeyPair } from './tasks.js';
 export type {
@@ -24,6 +27,8 @@ export type {
   EngineRegistry,
   EngineSpec,
   EngineStatsEntry,
+  FramePoolOptions,
+  FramePoolStats,
   L2HubSpec,
   L3HubSpec,
   Layer,
@@ -37,4 +42,5 @@ export type {
   RunLoopStats,
   WorkerErrorEvent,
   WorkerStats,
+  ZeroCopyDirectionStats,
 } from './types.js';

@@ -12,7 +12,8 @@
  * SharedArrayBuffers (rings, doorbells) travel inside the messages, never in a transferList.
  */
 
-import type { RingDescriptor } from '../../rings/index.js';
+import type { FramePoolDescriptor, IndexRingDescriptor, RingDescriptor } from '../../rings/index.js';
+import type { BrokerPoolStats } from './frame-broker.js';
 import type { SerializedError } from './errors.js';
 import type { Layer, RunLoopStats } from './types.js';
 import type { PortStats } from '../core/stats.js';
@@ -27,6 +28,12 @@ export interface PortWorkerData {
   spinUs: number;
   batch: number;
   yieldMs: number;
+  /** Every worker's frame pool, by worker index (null: no pools). */
+  pools: FramePoolDescriptor[] | null;
+  poolHeadroom: number;
+  /** Frames each worker holds per pool: one row of `holdingsStride` int32s per worker. */
+  holdings: SharedArrayBuffer | null;
+  holdingsStride: number;
 }
 
 export type Request =
@@ -48,6 +55,27 @@ export type Request =
       maxWaitMs: number;
       addr: string | null;
     }
+  | {
+      op: 'link-zc';
+      id: number;
+      link: string;
+      engine: string;
+      peer: string;
+      layer: Layer;
+      /** The descriptor ring this side produces into, and the one it consumes. */
+      out: IndexRingDescriptor;
+      in: IndexRingDescriptor;
+      /** Per-direction counters (ZcStat) of `out` and `in`. */
+      outCounters: SharedArrayBuffer;
+      inCounters: SharedArrayBuffer;
+      peerDoorbell: SharedArrayBuffer;
+      peerWorker: number;
+      addr: string | null;
+    }
+  /** Completion rings: `out` return frames to their owners' pools, `in` bring this worker's frames home. */
+  | { op: 'zc-completions'; id: number; out: { owner: number; ring: IndexRingDescriptor }[]; in: IndexRingDescriptor[] }
+  /** After 'unlink' on both sides of a zero-copy link: give back the frames left in its inbound ring. */
+  | { op: 'zc-drain'; id: number; link: string }
   | { op: 'link-direct'; id: number; link: string; a: string; b: string; layer: Layer; addrA: string | null; addrB: string | null }
   | { op: 'unlink'; id: number; link: string }
   | { op: 'command'; id: number; engine: string; name: string; payload: unknown }
@@ -64,4 +92,6 @@ export interface WorkerStatsReply {
   loop: RunLoopStats;
   /** Per link, per engine of this worker at that link: the endpoint device's counters. */
   ends: Record<string, Record<string, PortStats>>;
+  /** The worker's frame pool (null without pools). */
+  pool: BrokerPoolStats | null;
 }

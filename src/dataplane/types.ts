@@ -50,8 +50,12 @@ export interface EngineRef {
   readonly layer: Layer;
 }
 
-/** How a link moves frames: through a ring pair between two workers, or by direct calls inside one. */
-export type LinkMode = 'ring' | 'direct';
+/**
+ * How a link moves frames: through a byte-ring pair between two workers (each frame copied into a
+ * ring slot), through a zero-copy ring pair (descriptors of frames in the workers' frame pools),
+ * or by direct calls inside one worker.
+ */
+export type LinkMode = 'ring' | 'zero-copy' | 'direct';
 
 /** A link between two engines. */
 export interface LinkRef {
@@ -63,6 +67,16 @@ export interface LinkRef {
 
 /** Options of `Dataplane.link`. The ring options apply to ring links only. */
 export interface LinkOptions {
+  /**
+   * Join two workers with a zero-copy ring pair instead of byte rings (ignored for engines on one
+   * worker, whose direct links never copy). Frames an engine allocates with `ctx.allocFrame`, or
+   * receives from a zero-copy link, cross it as descriptors without being copied; any other frame
+   * is copied once into the sender's pool (counted as a copy). It never waits: back-pressure is
+   * the sender's pool running low (`allocFrame` returns null). Takes `slots` (default: enough for
+   * every pool frame, so the ring cannot fill) and `addr`, not the byte-ring options. Needs the
+   * dataplane's frame pools (`DataplaneOptions.pool`, on by default).
+   */
+  zeroCopy?: boolean;
   /**
    * What a producer does when the ring is full: 'drop' (default, counted as `queue-full`) or
    * 'wait' for room, blocking its worker for up to `maxWaitMs` per frame before it drops. Two
@@ -102,6 +116,23 @@ export interface DataplaneOptions {
   closeTimeoutMs?: number;
   /** The task pool (`dp.tasks`): most threads (default `max(1, availableParallelism() - 1)`). */
   taskThreads?: number;
+  /**
+   * Each worker's frame pool (shared memory every worker can read, one owner): what
+   * `ctx.allocFrame` hands out and zero-copy links carry. `false` creates none (then
+   * `allocFrame` always returns null and zero-copy links are refused). Default
+   * `{ frames: 4096, frameSize: 2048, headroom: 64 }` (8 MiB per worker).
+   */
+  pool?: FramePoolOptions | false;
+}
+
+/** Sizes of the per-worker frame pools. */
+export interface FramePoolOptions {
+  /** Frames per worker, 1 to 2^22 (a zero-copy descriptor has 22 bits for the index; default 4096). */
+  frames?: number;
+  /** Bytes per frame, a multiple of 8 from 64 to 65528 (default 2048). */
+  frameSize?: number;
+  /** Bytes kept free before the data `allocFrame` returns, for headers prepended in place (default 64). */
+  headroom?: number;
 }
 
 /** What the dataplane's `'error'` event carries: a worker died, and these engines with it. */
@@ -146,6 +177,35 @@ export interface WorkerStats {
   /** The worker's `performance.eventLoopUtilization()` since it started (null once dead). */
   elu: { idle: number; active: number; utilization: number } | null;
   loop: RunLoopStats | null;
+  /** The worker's frame pool (null once dead, or without pools). */
+  pool: FramePoolStats | null;
+}
+
+/** One worker's frame pool, as its owner sees it (after taking back what was returned). */
+export interface FramePoolStats {
+  frames: number;
+  frameSize: number;
+  headroom: number;
+  /** Frames free now. */
+  free: number;
+  /** Frames out of the pool: held by an engine, in flight on a link, or lost (below). */
+  inUse: number;
+  /** The most frames out at once. */
+  highWater: number;
+  /** Allocations that found no free frame: `ctx.allocFrame` returning null, or a fallback copy dropped. */
+  exhausted: number;
+  /** `ctx.allocFrame` calls with a length that is not an integer in [0, frameSize - headroom]. */
+  tooBig: number;
+  /** Frames of this pool that workers held when they died: they never come back (counted in `inUse`). */
+  lost: number;
+  /** Frames returned while already free, or with a bad index (a bug if nonzero; never freed twice). */
+  doubleFrees: number;
+  /** Frames of other workers' pools this worker finished and returned through a completion ring. */
+  completionsSent: number;
+  /** Frames of other pools this worker finished after their owner died (dropped with its pool). */
+  completionsDiscarded: number;
+  /** Descriptors received that named no frame (a bug if nonzero). */
+  badDescriptors: number;
 }
 
 /** One direction of a ring link, read from its SharedArrayBuffer by the control thread. */
@@ -177,9 +237,24 @@ export interface LinkStats {
   up: boolean;
   /** Each end's device counters (tx: sent by its engine, rx: handed to its engine); null if dead. */
   ends: { a: PortStats | null; b: PortStats | null };
-  /** Ring links: the a-to-b and b-to-a rings. */
+  /**
+   * Ring and zero-copy links: the a-to-b and b-to-a rings. For a zero-copy link, `pushed` and
+   * `consumed` count descriptors, bytes are the frames' bytes, drops add `pool-empty` (no pool
+   * frame for a copy), and `waits`/`producerWakeups` stay 0 (it never waits).
+   */
   aToB: RingDirectionStats | null;
   bToA: RingDirectionStats | null;
+  /** Zero-copy links: what each direction had to copy. */
+  zeroCopy: { aToB: ZeroCopyDirectionStats; bToA: ZeroCopyDirectionStats } | null;
+}
+
+/** One direction of a zero-copy link: how often zero-copy did not apply. */
+export interface ZeroCopyDirectionStats {
+  /** Frames sent without a copy (their descriptor forwarded). */
+  forwarded: number;
+  /** Frames copied into the sender's pool first: not a live pool frame (an ordinary buffer, a byte-ring slot, a frame already forwarded once). */
+  copies: number;
+  copiedBytes: number;
 }
 
 export interface DataplaneStats {
@@ -204,6 +279,15 @@ export interface EngineContext {
    * function that throws fails the worker.
    */
   defer(fn: () => void): void;
+  /**
+   * A frame to originate traffic in: a view of `len` bytes of a free frame of this worker's pool
+   * (after the pool's headroom), or null when the pool is exhausted or `len` does not fit (both
+   * counted in the pool's stats). Borrowed, as every buffer in pktkit: valid only until the
+   * callback that allocated it returns (the handler call, deferred function or command). Sending
+   * it on a zero-copy link passes the frame itself, without a copy; when the callback returns,
+   * the runtime takes back every frame that was not passed on. Nothing to free by hand.
+   */
+  allocFrame(len: number): Uint8Array | null;
 }
 
 /** Tells an engine which link a device it is given belongs to. */

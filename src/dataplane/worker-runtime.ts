@@ -4,11 +4,14 @@
  *
  * The run loop, one round after another:
  *
- *   round:  for each inbound ring: hand up to `batch` frames to its device's handler, in place
- *           (a bounded batch per ring, so one busy ring cannot starve the others)
+ *   round:  take back the pool frames other workers returned (completion rings)
+ *           for each inbound ring: hand up to `batch` frames to its device's handler, in place
+ *           (a bounded batch per ring, so one busy ring cannot starve the others); zero-copy
+ *           links likewise, each frame a view into its owner's pool, given back to the owner
+ *           after its handler unless it was forwarded
  *           run the functions engines deferred (`ctx.defer`: traffic in bursts)
  *           publish every outbound ring once (one HEAD store each, a doorbell ring if the peer
- *           is parked)
+ *           is parked), and the completion rings
  *   busy:   after `yieldMs` of back-to-back rounds, yield to the event loop (setImmediate), so
  *           engine timers (L2Hub aging) and control messages run under constant traffic
  *   idle:   spin up to `spinUs`, watching the inbound rings (a wake costs 30-60 us, a look at a
@@ -24,6 +27,12 @@
  * Engines never see a promise or an event per packet: frames arrive as synchronous handler calls
  * with a view of the ring slot. The allocation per frame is at most the slot view, cached per
  * slot by the ring.
+ *
+ * Frame scopes (frame-broker.ts): frames an engine allocates with `ctx.allocFrame` are held until
+ * the callback ends: after each deferred function, after each zero-copy frame's handler, after
+ * each byte ring's batch, at the end of the round, and (for callbacks outside a round: timers,
+ * commands) in the publish microtask. There the frames that were not forwarded zero-copy go back
+ * to the pool.
  */
 
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
@@ -34,10 +43,12 @@ import type { PortStats } from '../core/stats.js';
 import { ConfigError, PktTypeError } from '../errors.js';
 import { directL2Pair, directL3Pair, type DirectL2Device, type DirectL3Device } from './direct-device.js';
 import { serializeError } from './errors.js';
+import { FrameBroker } from './frame-broker.js';
 import type { PortWorkerData, Reply, Request, WorkerEvent, WorkerStatsReply } from './protocol.js';
 import { builtinRegistry, checkBuiltinOptions, type Registry } from './registry.js';
 import { RingL2Device, RingL3Device, type PublishHook } from './ring-device.js';
 import type { DataplaneModule, Engine, EngineContext, Layer, RunLoopStats } from './types.js';
+import { ZeroCopyL2Device, ZeroCopyL3Device } from './zero-copy-device.js';
 
 /** A parked loop looks at its rings at least this often, whatever happens to wake-ups. */
 const PARK_TIMEOUT_MS = 1000;
@@ -52,7 +63,8 @@ const YIELDS = 5;
 const HANDLER_ERRORS = 6;
 
 type RingDevice = RingL2Device | RingL3Device;
-type LinkDevice = RingDevice | DirectL2Device | DirectL3Device;
+type ZeroCopyDevice = ZeroCopyL2Device | ZeroCopyL3Device;
+type LinkDevice = RingDevice | ZeroCopyDevice | DirectL2Device | DirectL3Device;
 
 interface EngineSlot {
   id: string;
@@ -67,6 +79,7 @@ interface LinkEnd {
   engine: string;
   device: LinkDevice;
   ring: RingDevice | null;
+  zc: ZeroCopyDevice | null;
   cleanup: Cleanup | null;
 }
 
@@ -85,6 +98,13 @@ export class PortWorkerRuntime implements PublishHook {
   private readonly links = new Map<string, LinkEnd[]>();
   /** Ring endpoints: each has an inbound ring to drain and an outbound ring to publish. */
   private rings: RingDevice[] = [];
+  /** Zero-copy endpoints (their outbound rings are published by the broker). */
+  private zc: ZeroCopyDevice[] = [];
+  /** Zero-copy endpoints unlinked here, waiting for 'zc-drain' to give back what is in their ring. */
+  private readonly closedZc = new Map<string, ZeroCopyDevice[]>();
+  /** This worker's side of the frame pools (null: the dataplane has none). */
+  private readonly broker: FrameBroker | null;
+  private readonly allocFrame: (len: number) => Uint8Array | null;
   private deferred: (() => void)[] = [];
   private spare: (() => void)[] = [];
   private readonly peerBells = new Map<number, Doorbell>();
@@ -102,6 +122,10 @@ export class PortWorkerRuntime implements PublishHook {
     this.yieldMs = data.yieldMs;
     this.registry = registry;
     this.port = port;
+    const broker =
+      data.pools !== null && data.holdings !== null ? new FrameBroker(data.index, data.pools, data.poolHeadroom, data.holdings, data.holdingsStride, this) : null;
+    this.broker = broker;
+    this.allocFrame = broker !== null ? (len) => broker.alloc(len) : () => null;
   }
 
   /** Starts the run loop and the message handler. A run loop that throws fails the worker. */
@@ -152,31 +176,60 @@ export class PortWorkerRuntime implements PublishHook {
   /** One round; returns the work done (frames plus deferred functions). */
   private round(): number {
     this.inRound = true;
-    const rings = this.rings;
+    const broker = this.broker;
     const batch = this.batch;
     let n = 0;
-    for (let i = 0; i < rings.length; i++) {
-      const r = rings[i]!;
-      try {
-        n += r.drain(batch);
-      } catch {
-        r.handlerThrew();
-        this.counters[HANDLER_ERRORS]!++;
-        n++;
+    try {
+      if (broker !== null) broker.reclaim();
+      const rings = this.rings;
+      for (let i = 0; i < rings.length; i++) {
+        const r = rings[i]!;
+        try {
+          n += r.drain(batch);
+        } catch {
+          r.handlerThrew();
+          this.counters[HANDLER_ERRORS]!++;
+          n++;
+        }
+        if (broker !== null) this.scopeEnded(broker);
       }
+      const zc = this.zc;
+      for (let i = 0; i < zc.length; i++) {
+        const z = zc[i]!;
+        try {
+          n += z.drain(batch);
+        } catch {
+          z.handlerThrew();
+          this.counters[HANDLER_ERRORS]!++;
+          n++;
+        }
+      }
+      this.counters[FRAMES]! += n;
+      if (this.deferred.length > 0) n += this.runDeferred();
+    } finally {
+      // Also when a deferred function throws (the worker is about to fail): what was sent goes out.
+      if (broker !== null) broker.endScope();
+      this.publishAll();
+      this.inRound = false;
     }
-    this.counters[FRAMES]! += n;
-    if (this.deferred.length > 0) n += this.runDeferred();
-    this.publishAll();
-    this.inRound = false;
     return n;
+  }
+
+  /** A callback's scope ended: frees what it allocated and did not forward; publishes if due. */
+  private scopeEnded(broker: FrameBroker): void {
+    if (broker.allocated !== 0) broker.endScope();
+    if (broker.publishDue) broker.publish();
   }
 
   private runDeferred(): number {
     const q = this.deferred;
     this.deferred = this.spare;
     this.spare = q;
-    for (let i = 0; i < q.length; i++) q[i]!();
+    const broker = this.broker;
+    for (let i = 0; i < q.length; i++) {
+      q[i]!();
+      if (broker !== null) this.scopeEnded(broker);
+    }
     const n = q.length;
     q.length = 0;
     this.counters[DEFERRED]! += n;
@@ -186,11 +239,14 @@ export class PortWorkerRuntime implements PublishHook {
   private publishAll(): void {
     const rings = this.rings;
     for (let i = 0; i < rings.length; i++) rings[i]!.producer.publish();
+    if (this.broker !== null) this.broker.publish();
   }
 
   private hasInbound(): boolean {
     const rings = this.rings;
     for (let i = 0; i < rings.length; i++) if (rings[i]!.available() > 0) return true;
+    const zc = this.zc;
+    for (let i = 0; i < zc.length; i++) if (zc[i]!.available() > 0) return true;
     return false;
   }
 
@@ -225,6 +281,9 @@ export class PortWorkerRuntime implements PublishHook {
 
   private readonly flush = (): void => {
     this.publishQueued = false;
+    // Frames allocated outside a round (a timer, a command) end their scope here: the callback
+    // that allocated them has returned by the time a microtask runs.
+    if (this.broker !== null) this.broker.endScope();
     this.publishAll();
   };
 
@@ -267,6 +326,12 @@ export class PortWorkerRuntime implements PublishHook {
         return this.linkRing(m);
       case 'link-direct':
         return this.linkDirect(m);
+      case 'link-zc':
+        return this.linkZc(m);
+      case 'zc-completions':
+        return this.addCompletions(m);
+      case 'zc-drain':
+        return this.drainClosed(m.link);
       case 'unlink':
         for (const end of this.links.get(m.link) ?? []) this.detach(end);
         return null;
@@ -295,7 +360,7 @@ export class PortWorkerRuntime implements PublishHook {
     const def = this.registry.kinds.get(kind);
     if (def === undefined) throw new ConfigError(`dataplane: unknown engine kind '${kind}' (expected one of ${[...this.registry.kinds.keys()].join(', ')})`);
     checkBuiltinOptions(kind, options);
-    const ctx: EngineContext = { id, worker: this.index, clock: systemClock, defer: this.defer };
+    const ctx: EngineContext = { id, worker: this.index, clock: systemClock, defer: this.defer, allocFrame: this.allocFrame };
     const engine = (await def.create(options, ctx)) as Engine;
     if (engine === null || typeof engine !== 'object' || typeof engine.attach !== 'function' || typeof engine.stats !== 'function' || typeof engine.close !== 'function') {
       throw new PktTypeError(`dataplane: create() of kind '${kind}' must return an engine { attach, stats, close }`);
@@ -318,7 +383,7 @@ export class PortWorkerRuntime implements PublishHook {
     if (slot.layer !== m.layer) throw new ConfigError(`dataplane: engine ${slot.id} is layer ${slot.layer}, link ${m.link} is layer ${m.layer}`);
     const opts = { out: m.out, in: m.in, peerDoorbell: this.peerBell(m.peerWorker, m.peerDoorbell), policy: m.policy, maxWaitMs: m.maxWaitMs };
     const dev = m.layer === 2 ? new RingL2Device(opts, this) : new RingL3Device(opts, this, m.addr);
-    const end: LinkEnd = { link: m.link, engine: slot.id, device: dev, ring: dev, cleanup: null };
+    const end: LinkEnd = { link: m.link, engine: slot.id, device: dev, ring: dev, zc: null, cleanup: null };
     try {
       end.cleanup = slot.engine.attach(dev, { link: m.link, peer: m.peer, mode: 'ring' });
     } catch (err) {
@@ -331,13 +396,53 @@ export class PortWorkerRuntime implements PublishHook {
     return null;
   }
 
+  private linkZc(m: Extract<Request, { op: 'link-zc' }>): null {
+    const broker = this.broker;
+    if (broker === null) throw new ConfigError(`dataplane: worker ${this.index} has no frame pool for zero-copy link ${m.link}`);
+    const slot = this.slot(m.engine);
+    if (slot.layer !== m.layer) throw new ConfigError(`dataplane: engine ${slot.id} is layer ${slot.layer}, link ${m.link} is layer ${m.layer}`);
+    const opts = { out: m.out, in: m.in, outCounters: m.outCounters, inCounters: m.inCounters, peerDoorbell: this.peerBell(m.peerWorker, m.peerDoorbell) };
+    const dev = m.layer === 2 ? new ZeroCopyL2Device(opts, broker, this) : new ZeroCopyL3Device(opts, broker, this, m.addr);
+    const end: LinkEnd = { link: m.link, engine: slot.id, device: dev, ring: null, zc: dev, cleanup: null };
+    try {
+      end.cleanup = slot.engine.attach(dev, { link: m.link, peer: m.peer, mode: 'zero-copy' });
+    } catch (err) {
+      dev.close();
+      this.closedZc.set(m.link, [...(this.closedZc.get(m.link) ?? []), dev]);
+      throw err;
+    }
+    this.addEnd(end);
+    broker.addPort(dev);
+    this.zc = [...this.zc, dev];
+    this.kick();
+    return null;
+  }
+
+  private addCompletions(m: Extract<Request, { op: 'zc-completions' }>): null {
+    const broker = this.broker;
+    if (broker === null) throw new ConfigError(`dataplane: worker ${this.index} has no frame pool`);
+    for (const c of m.out) broker.addCompletionOut(c.owner, c.ring);
+    for (const r of m.in) broker.addCompletionIn(r);
+    return null;
+  }
+
+  /** Gives back the frames left in the inbound rings of a zero-copy link unlinked here. */
+  private drainClosed(link: string): number {
+    const devs = this.closedZc.get(link) ?? [];
+    this.closedZc.delete(link);
+    let n = 0;
+    for (const d of devs) n += d.drainClosed();
+    if (n > 0) this.broker?.publish();
+    return n;
+  }
+
   private linkDirect(m: Extract<Request, { op: 'link-direct' }>): null {
     const a = this.slot(m.a);
     const b = this.slot(m.b);
     if (a.layer !== m.layer || b.layer !== m.layer) throw new ConfigError(`dataplane: link ${m.link} is layer ${m.layer}, engines are layers ${a.layer} and ${b.layer}`);
     const [da, db] = m.layer === 2 ? directL2Pair() : directL3Pair(m.addrA, m.addrB);
-    const ea: LinkEnd = { link: m.link, engine: a.id, device: da, ring: null, cleanup: null };
-    const eb: LinkEnd = { link: m.link, engine: b.id, device: db, ring: null, cleanup: null };
+    const ea: LinkEnd = { link: m.link, engine: a.id, device: da, ring: null, zc: null, cleanup: null };
+    const eb: LinkEnd = { link: m.link, engine: b.id, device: db, ring: null, zc: null, cleanup: null };
     try {
       ea.cleanup = a.engine.attach(da, { link: m.link, peer: b.id, mode: 'direct' });
       eb.cleanup = b.engine.attach(db, { link: m.link, peer: a.id, mode: 'direct' });
@@ -370,6 +475,12 @@ export class PortWorkerRuntime implements PublishHook {
       end.ring.producer.publish();
       this.rings = this.rings.filter((r) => r !== end.ring);
     }
+    const zc = end.zc;
+    if (zc !== null) {
+      this.zc = this.zc.filter((r) => r !== zc);
+      this.broker?.removePort(zc);
+      this.closedZc.set(end.link, [...(this.closedZc.get(end.link) ?? []), zc]);
+    }
     try {
       end.cleanup?.();
     } finally {
@@ -394,7 +505,7 @@ export class PortWorkerRuntime implements PublishHook {
       for (const e of list) byEngine[e.engine] = e.device.stats();
       ends[link] = byEngine;
     }
-    return { engines, loop: this.loopStats(), ends };
+    return { engines, loop: this.loopStats(), ends, pool: this.broker?.stats() ?? null };
   }
 
   private loopStats(): RunLoopStats {
