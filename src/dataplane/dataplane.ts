@@ -38,10 +38,12 @@ import { ClosedError, ConfigError, PktError, PktRangeError, PktTypeError, intInR
 import { WorkerDeadError, deserializeError } from './errors.js';
 import type { PortWorkerData, Request, WorkerEvent, WorkerStatsReply } from './protocol.js';
 import { checkLinkOptions, type LinkConfig } from './link-options.js';
+import type { ExternalPortEnd } from './external-port.js';
 import { checkBuiltinOptions } from './registry.js';
 import { TaskPool } from './task-pool.js';
 import { ZeroCopyControl, checkPoolOptions, zeroCopyDirection, zeroCopySlots, type ZeroCopyRings } from './zero-copy-control.js';
 import type {
+  ExternalPortOptions,
   DataplaneOptions,
   DataplaneStats,
   EngineRef,
@@ -113,6 +115,8 @@ interface LinkRecord {
   ref: LinkRef;
   /** Ring links: a-to-b and b-to-a. */
   rings: { ab: RingDescriptor; ba: RingDescriptor } | null;
+  /** External ports: the far end's doorbell (b is the external side, on no worker). */
+  external: Doorbell | null;
   /** Zero-copy links: the descriptor rings and their counters. */
   zc: ZeroCopyRings | null;
   up: boolean;
@@ -408,7 +412,7 @@ export class Dataplane extends EventEmitter<{ error: [WorkerErrorEvent] }> {
     let rec: LinkRecord;
     if (ha === hb) {
       await this.call(ha, { op: 'link-direct', link: id, a: ra.ref.id, b: rb.ref.id, layer, addrA: cfg.addrA, addrB: cfg.addrB });
-      rec = { ref: Object.freeze({ id, a: ra.ref, b: rb.ref, mode: 'direct' }), rings: null, zc: null, up: true };
+      rec = { ref: Object.freeze({ id, a: ra.ref, b: rb.ref, mode: 'direct' }), rings: null, external: null, zc: null, up: true };
     } else if (cfg.zeroCopy) {
       rec = await this.linkZeroCopy(id, ra, rb, ha, hb, layer, cfg);
     } else {
@@ -440,7 +444,7 @@ export class Dataplane extends EventEmitter<{ error: [WorkerErrorEvent] }> {
         });
         throw failed.reason;
       }
-      rec = { ref: Object.freeze({ id, a: ra.ref, b: rb.ref, mode: 'ring' }), rings: { ab, ba }, zc: null, up: true };
+      rec = { ref: Object.freeze({ id, a: ra.ref, b: rb.ref, mode: 'ring' }), rings: { ab, ba }, external: null, zc: null, up: true };
     }
     this.linkRecs.set(id, rec);
     ra.links.add(id);
@@ -448,6 +452,52 @@ export class Dataplane extends EventEmitter<{ error: [WorkerErrorEvent] }> {
     // A worker that died while the link was being made takes it down at once.
     if (!ha.alive || !hb.alive) this.linkDown(rec);
     return rec.ref;
+  }
+
+  /**
+   * Attaches to `engine` a port whose other end is outside the dataplane (see external-port.ts):
+   * a ring pair, the engine's end attached like a link end, the far end returned as plain data to
+   * post to the thread that drives it (`openExternalPort(port.end)` there). The link is listed in
+   * `stats()` (mode 'external'; its `b` is the external side), goes down when the engine's worker
+   * dies (its rings are closed, so the far end sees it), and is removed with `unlink`. This is how
+   * devices backed by native I/O (TUN, AF_XDP) plug in: as ring producers and consumers.
+   * @throws {ConfigError}, {PktTypeError}, {PktRangeError} for bad options; {WorkerDeadError}; {ClosedError}.
+   */
+  async attachPort(engine: EngineRef | string, opts: ExternalPortOptions = {}): Promise<{ link: LinkRef; end: ExternalPortEnd }> {
+    await this.opened();
+    const re = this.engine(engine, 'attachPort');
+    const layer = re.ref.layer;
+    if (opts === null || typeof opts !== 'object') throw new PktTypeError('dataplane.attachPort: expected options to be an object');
+    const { addr, ...ring } = opts;
+    const cfg = checkLinkOptions({ ...ring, ...(addr === undefined || addr === null ? {} : { addr: { a: addr } }) }, layer);
+    const h = this.live(re.ref.worker, `cannot attach a port to ${re.ref.id}`);
+    const n = this.nextLink++;
+    const id = `link-${n}`;
+    const ringOpts = { slots: cfg.slots, slotSize: cfg.slotSize, headroom: cfg.headroom };
+    const fromEngine = createRing(ringOpts);
+    const toEngine = createRing(ringOpts);
+    const doorbell = new Doorbell();
+    const far: EngineRef = Object.freeze({ id: `external-${n}`, kind: 'external', worker: -1, layer });
+    await this.call(h, {
+      op: 'link-ring',
+      link: id,
+      engine: re.ref.id,
+      peer: far.id,
+      layer,
+      out: fromEngine,
+      in: toEngine,
+      peerDoorbell: doorbell.sab,
+      peerWorker: -1,
+      policy: cfg.policy,
+      maxWaitMs: cfg.maxWaitMs,
+      addr: cfg.addrA,
+    });
+    const rec: LinkRecord = { ref: Object.freeze({ id, a: re.ref, b: far, mode: 'external' }), rings: { ab: fromEngine, ba: toEngine }, external: doorbell, zc: null, up: true };
+    this.linkRecs.set(id, rec);
+    re.links.add(id);
+    if (!h.alive) this.linkDown(rec);
+    const end: ExternalPortEnd = { link: id, layer, toEngine, fromEngine, engineDoorbell: h.doorbell.sab, doorbell: doorbell.sab };
+    return { link: rec.ref, end };
   }
 
   /**
@@ -479,7 +529,7 @@ export class Dataplane extends EventEmitter<{ error: [WorkerErrorEvent] }> {
         peerWorker: peer.index,
         addr,
       });
-    const rec: LinkRecord = { ref: Object.freeze({ id, a: ra.ref, b: rb.ref, mode: 'zero-copy' }), rings: null, zc: r, up: true };
+    const rec: LinkRecord = { ref: Object.freeze({ id, a: ra.ref, b: rb.ref, mode: 'zero-copy' }), rings: null, external: null, zc: r, up: true };
     const results = await Promise.allSettled([side(ha, ra, hb, rb, true, cfg.addrA), side(hb, rb, ha, ra, false, cfg.addrB)]);
     const failed = results.find((x) => x.status === 'rejected');
     if (failed !== undefined) {
@@ -497,7 +547,7 @@ export class Dataplane extends EventEmitter<{ error: [WorkerErrorEvent] }> {
    * give back the frames left in its inbound ring (only once neither side can push any more).
    */
   private async takeDown(rec: LinkRecord): Promise<void> {
-    const workers = [...new Set([rec.ref.a.worker, rec.ref.b.worker])];
+    const workers = [...new Set([rec.ref.a.worker, rec.ref.b.worker])].filter((w) => w >= 0); // -1: an external port's far end
     const each = async (w: number, op: 'unlink' | 'zc-drain'): Promise<void> => {
       const h = this.handles[w]!;
       if (!h.alive) return;
@@ -579,7 +629,7 @@ export class Dataplane extends EventEmitter<{ error: [WorkerErrorEvent] }> {
       }
       return {
         ...base,
-        aToB: rings === null ? null : ringDirection(rings.ab, this.handles[b.worker]!.doorbell),
+        aToB: rings === null ? null : ringDirection(rings.ab, rec.external ?? this.handles[b.worker]!.doorbell),
         bToA: rings === null ? null : ringDirection(rings.ba, this.handles[a.worker]!.doorbell),
         zeroCopy: null,
       };

@@ -9,6 +9,7 @@
  * default export, a `DataplaneModule`, calls `registry.define(kind, { layer, create })`.
  */
 export { Dataplane } from './dataplane.js';
+export { openExternalPort, type ExternalPortEnd, type OpenedExternalPort } from './external-port.js';
 export { WorkerDeadError } from './errors.js';
 export { RingL2Device, RingL3Device, type PublishHook, type RingDeviceOptions } from './ring-device.js';
 export { DirectL2Device, DirectL3Device } from './direct-device.js';
@@ -27,6 +28,7 @@ export type {
   EngineRegistry,
   EngineSpec,
   EngineStatsEntry,
+  ExternalPortOptions,
   FramePoolOptions,
   FramePoolStats,
   L2HubSpec,

@@ -55,7 +55,7 @@ export interface EngineRef {
  * ring slot), through a zero-copy ring pair (descriptors of frames in the workers' frame pools),
  * or by direct calls inside one worker.
  */
-export type LinkMode = 'ring' | 'zero-copy' | 'direct';
+export type LinkMode = 'ring' | 'zero-copy' | 'direct' | 'external';
 
 /** A link between two engines. */
 export interface LinkRef {
@@ -63,6 +63,18 @@ export interface LinkRef {
   readonly a: EngineRef;
   readonly b: EngineRef;
   readonly mode: LinkMode;
+}
+
+/** Options of `Dataplane.attachPort`: the ring pair's geometry, and the engine side's policy and address. */
+export interface ExternalPortOptions {
+  /** What the engine's side does when the external side's ring is full (default 'drop'; 'wait' blocks the engine's worker up to maxWaitMs). */
+  policy?: 'drop' | 'wait';
+  slots?: number;
+  slotSize?: number;
+  headroom?: number;
+  maxWaitMs?: number;
+  /** Layer-3 engines: the address of the engine side's device (what is behind the port, for an L3Hub). */
+  addr?: string | null;
 }
 
 /** Options of `Dataplane.link`. The ring options apply to ring links only. */
