@@ -305,7 +305,9 @@ test.serial('parkAsync keeps its thread alive while it waits, even with nothing 
   await sleep(200);
   bell.ring();
   const [r] = (await done) as [{ parkedMs: number }];
-  t.true(r.parkedMs >= 150 && r.parkedMs < 1900, `parked ${r.parkedMs.toFixed(0)} ms, woken by the ring`);
+  // Woken by the ring (well before the 2000 ms timeout), after a real park: the thread was still
+  // there 200 ms later (worker start-up on a loaded machine eats into those 200 ms, hence 50).
+  t.true(r.parkedMs >= 50 && r.parkedMs < 1900, `parked ${r.parkedMs.toFixed(0)} ms, woken by the ring`);
 });
 
 test.serial('closeRing releases a producer waiting for room, and the frame counts as DropClosed', async (t) => {
