@@ -144,6 +144,14 @@ class PhaseWindow {
  * then announce sleep, look once more, and park. Returns true when it parked. Any change of
  * phase ends the wait too (the main thread rings every doorbell after changing it).
  */
+let backoffSink = 0;
+/** About 100-200 ns of local work (no shared memory). */
+function backoff(): void {
+  let x = backoffSink;
+  for (let i = 0; i < 64; i++) x = (x * 1103515245 + 12345) | 0;
+  backoffSink = x;
+}
+
 function spinThenPark(c: RingConsumer, bell: Doorbell, ctl: Int32Array, phase: number, spinMs: number): boolean {
   const until = performance.now() + spinMs;
   for (let i = 1; ; i++) {
@@ -213,7 +221,14 @@ function ringConsumer(d: RingConsumerData, post: (m: RoleMessage) => void): void
   for (;;) {
     const ph = Atomics.load(ctl, CTL_PHASE);
     if (w.observe(ph, count)) break;
-    if (c.poll(onFrame) > 0) continue;
+    const n = c.poll(onFrame);
+    if (n > 0) {
+      // A poll that found only a frame or two means the producer is slower than this consumer:
+      // wait a moment without touching shared memory, so that frames collect between looks
+      // (each look at HEAD pulls its cache line over from the producer's core).
+      if (n < 4) backoff();
+      continue;
+    }
     if (spinThenPark(c, bell, ctl, ph, spinMs)) parks++;
   }
   post(w.report(bad, parks));
