@@ -6,6 +6,7 @@
 import { CaptureFile, LINKTYPE_ETHERNET, LINKTYPE_RAW } from '../capture/index.js';
 import { L2Hub, type L2HubOptions } from '../core/l2-hub.js';
 import { L3Hub, L3HubHandle, type L3HubOptions } from '../core/l3-hub.js';
+import { PipeL2, PipeL3 } from '../core/pipe.js';
 import type { Cleanup, L2Device, L3Device } from '../core/device.js';
 import { PktTypeError } from '../errors.js';
 import type { AttachInfo, Engine, EngineContext, EngineDefinition, EngineRegistry, Layer } from './types.js';
@@ -182,9 +183,87 @@ class L3HubEngine implements Engine<L3Device> {
 }
 
 /** A registry holding the built-in kinds. */
+/** Most frames a pipe engine keeps for `take` (the oldest go first). */
+const PIPE_KEEP_MAX = 1024;
+
+/**
+ * The pipe engines (`pipe`, layer 2; `pipe-l3`, layer 3): an endpoint the control thread drives,
+ * for tests, demos and poking at a running dataplane. Every link attached to the pipe is one of
+ * its ports. Commands: `inject` (a Uint8Array, or an array of them: produced on every port),
+ * `take` (the frames received so far, copied, at most `keep`, default 64, bounded by 1024; they
+ * are removed), `count` (frames and bytes received). Options: `{ keep?: number }`.
+ */
+class PipeEngine implements Engine<L2Device | L3Device> {
+  private readonly pipes: (PipeL2 | PipeL3)[] = [];
+  private readonly kept: Uint8Array[] = [];
+  private readonly keep: number;
+  private readonly layer: Layer;
+  private received = 0;
+  private bytes = 0;
+  private readonly onSend = (frame: Uint8Array): void => {
+    this.received++;
+    this.bytes += frame.length;
+    if (this.keep === 0) return;
+    if (this.kept.length === this.keep) this.kept.shift();
+    this.kept.push(frame.slice());
+  };
+
+  constructor(layer: Layer, options: unknown) {
+    this.layer = layer;
+    const o = (options ?? {}) as { keep?: unknown };
+    if (options !== undefined && (options === null || typeof options !== 'object')) throw new PktTypeError(`pipe: expected options { keep?: number }`);
+    const keep = o.keep ?? 64;
+    if (typeof keep !== 'number' || !Number.isInteger(keep) || keep < 0 || keep > PIPE_KEEP_MAX) {
+      throw new PktTypeError(`pipe: option keep must be an integer in [0, ${PIPE_KEEP_MAX}], got ${String(keep)}`);
+    }
+    this.keep = keep;
+  }
+
+  attach(dev: L2Device | L3Device): Cleanup {
+    // The pipe's own device is wired back to back with the link's device.
+    const pipe = this.layer === 2 ? new PipeL2(undefined, this.onSend) : new PipeL3(null, this.onSend);
+    pipe.setHandler((f) => dev.send(f));
+    dev.setHandler((f) => pipe.send(f));
+    this.pipes.push(pipe);
+    return () => {
+      const i = this.pipes.indexOf(pipe);
+      if (i !== -1) this.pipes.splice(i, 1);
+      pipe.close();
+    };
+  }
+
+  stats(): unknown {
+    return { ports: this.pipes.length, received: this.received, bytes: this.bytes, kept: this.kept.length };
+  }
+
+  command(name: string, payload: unknown): unknown {
+    switch (name) {
+      case 'inject': {
+        const frames = Array.isArray(payload) ? payload : [payload];
+        for (const f of frames) if (!(f instanceof Uint8Array)) throw new PktTypeError('pipe: inject takes a Uint8Array or an array of them');
+        for (const f of frames as Uint8Array[]) for (const p of this.pipes) p.inject(f);
+        return frames.length;
+      }
+      case 'take':
+        return this.kept.splice(0, this.kept.length);
+      case 'count':
+        return { received: this.received, bytes: this.bytes };
+      default:
+        throw new PktTypeError(`pipe: unknown command '${name}' (expected inject, take, count)`);
+    }
+  }
+
+  close(): void {
+    for (const p of this.pipes) p.close();
+    this.pipes.length = 0;
+  }
+}
+
 export function builtinRegistry(): Registry {
   const r = new Registry();
   r.define('l2hub', { layer: 2, create: (options, ctx) => L2HubEngine.create(options, ctx) });
   r.define('l3hub', { layer: 3, create: (options, ctx) => L3HubEngine.create(options, ctx) });
+  r.define('pipe', { layer: 2, create: (options) => new PipeEngine(2, options) as Engine<L2Device> });
+  r.define('pipe-l3', { layer: 3, create: (options) => new PipeEngine(3, options) as Engine<L3Device> });
   return r;
 }

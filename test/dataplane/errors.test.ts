@@ -14,7 +14,7 @@ test.serial('bad specs, unknown kinds and workers, mixed-layer links and bad lin
 
   const unknown = await t.throwsAsync(dp.create({ kind: 'warp-drive' }), { instanceOf: ConfigError });
   t.is(unknown.code, 'ERR_PKT_CONFIG');
-  t.regex(unknown.message, /unknown engine kind 'warp-drive' \(expected one of l2hub, l3hub, gen, sink, crash, host, stubborn\)/);
+  t.regex(unknown.message, /unknown engine kind 'warp-drive' \(expected one of l2hub, l3hub, pipe, pipe-l3, gen, sink, crash, host, stubborn\)/);
 
   await t.throwsAsync(dp.create({ kind: 'l2hub', options: { maxMac: 10 } }), { instanceOf: PktTypeError, message: /unknown option 'maxMac' \(expected maxMacs, agingMs, capture\)/ });
   await t.throwsAsync(dp.create({ kind: 'l2hub', options: { maxMacs: '10' } } as unknown as EngineSpec), { instanceOf: PktTypeError, message: /maxMacs must be a number/ });
