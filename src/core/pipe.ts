@@ -10,7 +10,8 @@
  */
 
 import { IpPrefix, randomLocalMac, toMac } from '../wire/addr.js';
-import type { AddrListener, FrameHandler, L2Device, L3Device, PacketHandler } from './device.js';
+import type { FrameHandler, L2Device, L3Device, PacketHandler } from './device.js';
+import { withL3Addr } from './l3-addr.js';
 import { DropReason, PortCounters, type PortStats } from './stats.js';
 
 /**
@@ -71,35 +72,10 @@ export class PipeL2 extends Pipe implements L2Device {
 }
 
 /** An in-memory L3 device. */
-export class PipeL3 extends Pipe implements L3Device {
-  private prefix: IpPrefix | null;
-  private listeners: AddrListener[] = [];
-
+export class PipeL3 extends withL3Addr(Pipe) implements L3Device {
   /** `addr` is the device's address and prefix, e.g. `10.0.0.2/24` (or null for none). */
   constructor(addr: IpPrefix | string | null = null, onSend: PacketHandler | null = null) {
     super(onSend);
-    this.prefix = addr === null ? null : IpPrefix.from(addr);
-  }
-
-  get addr(): IpPrefix | null {
-    return this.prefix;
-  }
-
-  setAddr(addr: IpPrefix | string | null): void {
-    this.prefix = addr === null ? null : IpPrefix.from(addr);
-    for (const l of [...this.listeners]) l(this.prefix);
-  }
-
-  watchAddr(listener: AddrListener): () => void {
-    this.listeners.push(listener);
-    return () => {
-      const i = this.listeners.indexOf(listener);
-      if (i !== -1) this.listeners.splice(i, 1);
-    };
-  }
-
-  override close(): void {
-    super.close();
-    this.listeners = [];
+    this.setAddr(addr);
   }
 }

@@ -11,10 +11,10 @@
  * sender, which for a hub means it is counted as `send-failed` on that port.
  */
 
-import type { AddrListener, FrameHandler, L2Device, L3Device, PacketHandler } from '../core/device.js';
+import { withL3Addr } from '../core/l3-addr.js';
+import type { FrameHandler, L2Device, L3Device } from '../core/device.js';
 import { DropReason, PortCounters, type PortStats } from '../core/stats.js';
 import { randomLocalMac, type IpPrefix } from '../wire/addr.js';
-import { L3AddrCell } from './l3-addr.js';
 
 class DirectPort {
   readonly counters = new PortCounters();
@@ -57,32 +57,10 @@ export class DirectL2Device extends DirectPort implements L2Device {
   readonly hwAddr: number = randomLocalMac();
 }
 
-export class DirectL3Device extends DirectPort implements L3Device {
-  private readonly addrCell: L3AddrCell;
+export class DirectL3Device extends withL3Addr(DirectPort) implements L3Device {
   constructor(addr: IpPrefix | string | null = null) {
     super();
-    this.addrCell = new L3AddrCell(addr);
-  }
-
-  override setHandler(handler: PacketHandler): void {
-    super.setHandler(handler);
-  }
-
-  get addr(): IpPrefix | null {
-    return this.addrCell.prefix;
-  }
-
-  setAddr(addr: IpPrefix | string | null): void {
-    this.addrCell.set(addr);
-  }
-
-  watchAddr(listener: AddrListener): () => void {
-    return this.addrCell.watch(listener);
-  }
-
-  override close(): void {
-    super.close();
-    this.addrCell.clear();
+    this.setAddr(addr);
   }
 }
 

@@ -24,11 +24,11 @@
  * Not concurrent: each device belongs to the worker that created it.
  */
 
+import { withL3Addr } from '../core/l3-addr.js';
 import { RingConsumer, RingProducer, type Doorbell, type RingDescriptor, type RingHandler } from '../../rings/index.js';
-import type { AddrListener, FrameHandler, L2Device, L3Device, PacketHandler } from '../core/device.js';
+import type { FrameHandler, L2Device, L3Device } from '../core/device.js';
 import { DropReason, PortCounters, type PortStats } from '../core/stats.js';
 import { randomLocalMac, type IpPrefix } from '../wire/addr.js';
-import { L3AddrCell } from './l3-addr.js';
 
 /** What a ring device needs from the run loop of its worker. */
 export interface PublishHook {
@@ -140,31 +140,9 @@ export class RingL2Device extends RingPort implements L2Device {
 }
 
 /** An L3 link endpoint over a ring pair. */
-export class RingL3Device extends RingPort implements L3Device {
-  private readonly addrCell: L3AddrCell;
+export class RingL3Device extends withL3Addr(RingPort) implements L3Device {
   constructor(opts: RingDeviceOptions, hook: PublishHook, addr: IpPrefix | string | null = null) {
     super(opts, hook);
-    this.addrCell = new L3AddrCell(addr);
-  }
-
-  override setHandler(handler: PacketHandler): void {
-    super.setHandler(handler);
-  }
-
-  get addr(): IpPrefix | null {
-    return this.addrCell.prefix;
-  }
-
-  setAddr(addr: IpPrefix | string | null): void {
-    this.addrCell.set(addr);
-  }
-
-  watchAddr(listener: AddrListener): () => void {
-    return this.addrCell.watch(listener);
-  }
-
-  override close(): void {
-    super.close();
-    this.addrCell.clear();
+    this.setAddr(addr);
   }
 }

@@ -37,12 +37,12 @@
  * Not concurrent: each device belongs to the worker that created it.
  */
 
+import { withL3Addr } from '../core/l3-addr.js';
 import { IndexConsumer, IndexProducer, closeIndexRing, type Doorbell, type IndexHandler, type IndexRingDescriptor } from '../../rings/index.js';
-import type { AddrListener, FrameHandler, L2Device, L3Device, PacketHandler } from '../core/device.js';
+import type { FrameHandler, L2Device, L3Device } from '../core/device.js';
 import { DropReason, PortCounters, type PortStats } from '../core/stats.js';
 import { randomLocalMac, type IpPrefix } from '../wire/addr.js';
 import type { FrameBroker, OutboundPort } from './frame-broker.js';
-import { L3AddrCell } from './l3-addr.js';
 import type { PublishHook } from './ring-device.js';
 
 /**
@@ -293,31 +293,9 @@ export class ZeroCopyL2Device extends ZeroCopyPort implements L2Device {
 }
 
 /** An L3 link endpoint over a zero-copy ring pair. */
-export class ZeroCopyL3Device extends ZeroCopyPort implements L3Device {
-  private readonly addrCell: L3AddrCell;
+export class ZeroCopyL3Device extends withL3Addr(ZeroCopyPort) implements L3Device {
   constructor(opts: ZeroCopyDeviceOptions, broker: FrameBroker, hook: PublishHook, addr: IpPrefix | string | null = null) {
     super(opts, broker, hook);
-    this.addrCell = new L3AddrCell(addr);
-  }
-
-  override setHandler(handler: PacketHandler): void {
-    super.setHandler(handler);
-  }
-
-  get addr(): IpPrefix | null {
-    return this.addrCell.prefix;
-  }
-
-  setAddr(addr: IpPrefix | string | null): void {
-    this.addrCell.set(addr);
-  }
-
-  watchAddr(listener: AddrListener): () => void {
-    return this.addrCell.watch(listener);
-  }
-
-  override close(): void {
-    super.close();
-    this.addrCell.clear();
+    this.setAddr(addr);
   }
 }
