@@ -19,7 +19,8 @@ export type PktErrorCode =
   | 'ERR_PKT_DOUBLE_FREE'
   | 'ERR_PKT_LIMIT'
   | 'ERR_PKT_CONFIG'
-  | 'ERR_PKT_IO';
+  | 'ERR_PKT_IO'
+  | 'ERR_PKT_NATIVE_UNAVAILABLE';
 
 /** Base class of every pktkit error that is not a TypeError or RangeError. */
 export class PktError extends Error {

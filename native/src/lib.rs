@@ -1,0 +1,42 @@
+//! pktkit's native addon (Node-API through napi-rs), Linux only.
+//!
+//! Everything here works on memory that JavaScript allocated: ring slots and frame pools in
+//! SharedArrayBuffers, passed as `Uint8Array` views (on Node 20, Node-API can read and write a
+//! SharedArrayBuffer through a typed-array view, but cannot create or take one itself). Calls
+//! work in batches, many frames per call, because the per-call cost is what caps Node.
+//!
+//! Capabilities, one cargo feature and one module each:
+//! - `aead`: ChaCha20-Poly1305 and AES-256-GCM sealed and opened in place over many slots;
+//! - `tuntap`: TUN and TAP devices, their configuration, batched reads and writes;
+//! - `udp`: batched UDP (recvmmsg/sendmmsg) and the descriptor wait with an eventfd kick;
+//! - `xdp`: AF_XDP sockets with their UMEM in a SharedArrayBuffer.
+
+use napi_derive::napi;
+
+/// What this build of the addon contains.
+#[napi(object)]
+pub struct NativeInfo {
+    /// The crate's version.
+    pub version: String,
+    /// The capabilities compiled in (`aead`, `tuntap`, `udp`, `xdp`).
+    pub features: Vec<String>,
+}
+
+/// Describes this build of the addon.
+#[napi]
+pub fn native_info() -> NativeInfo {
+    let mut features = Vec::new();
+    if cfg!(feature = "aead") {
+        features.push("aead".to_string());
+    }
+    if cfg!(feature = "tuntap") {
+        features.push("tuntap".to_string());
+    }
+    if cfg!(feature = "udp") {
+        features.push("udp".to_string());
+    }
+    if cfg!(feature = "xdp") {
+        features.push("xdp".to_string());
+    }
+    NativeInfo { version: env!("CARGO_PKG_VERSION").to_string(), features }
+}
