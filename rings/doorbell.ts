@@ -25,6 +25,11 @@
  * `park` blocks the thread (Atomics.wait): for threads that do nothing else. `parkAsync` uses
  * Atomics.waitAsync, so the thread's event loop (timers, messages) keeps running while it waits:
  * what port workers use. Neither is ever called on the control thread.
+ *
+ * A consumer that waits on kernel descriptors instead (a TUN or AF_XDP thread blocked in the
+ * native addon's poll) cannot be woken by Atomics.notify: it registers an eventfd with
+ * `setKickFd`, and a producer that finds it asleep writes to that eventfd through
+ * `Doorbell.kicker`, which the native loader installs on every thread that loads the addon.
  */
 
 const noop = (): void => {};
@@ -33,10 +38,19 @@ const noop = (): void => {};
 const SEQ = 0;
 const SLEEPING = 1;
 const WAKEUPS = 2;
+/** The eventfd of a consumer that parks in native code, plus one (0: it parks in Atomics.wait). */
+const KICK_FD = 3;
 /** Bytes a doorbell occupies (one cache line, so it shares a line with nothing else). */
 export const DOORBELL_BYTES = 64;
 
 export class Doorbell {
+  /**
+   * Wakes a consumer parked in native code by writing to its eventfd. Installed by the native
+   * addon's loader (src/native), per thread; null where the addon is not loaded (a producer
+   * there falls back to Atomics.notify, and a native waiter then wakes only at its timeout).
+   */
+  static kicker: ((fd: number) => void) | null = null;
+
   /** The shared state: pass `sab` (and `byteOffset`) to the producers' threads. */
   readonly sab: SharedArrayBuffer;
   readonly byteOffset: number;
@@ -60,8 +74,18 @@ export class Doorbell {
     if (Atomics.load(c, SLEEPING) === 1 && Atomics.compareExchange(c, SLEEPING, 1, 0) === 1) {
       Atomics.add(c, SEQ, 1);
       Atomics.add(c, WAKEUPS, 1);
-      Atomics.notify(c, SEQ, 1);
+      const kick = Atomics.load(c, KICK_FD) - 1;
+      if (kick >= 0 && Doorbell.kicker !== null) Doorbell.kicker(kick);
+      else Atomics.notify(c, SEQ, 1);
     }
+  }
+
+  /**
+   * Consumer side: this consumer parks in native code, waiting on `fd` (an eventfd) among its
+   * descriptors; producers kick it instead of notifying. `null` goes back to Atomics waits.
+   */
+  setKickFd(fd: number | null): void {
+    Atomics.store(this.cells, KICK_FD, fd === null ? 0 : fd + 1);
   }
 
   /**
@@ -104,6 +128,8 @@ export class Doorbell {
   /** Wakes a parked consumer whatever it is waiting for (used to stop it). */
   wake(): void {
     Atomics.add(this.cells, SEQ, 1);
+    const kick = Atomics.load(this.cells, KICK_FD) - 1;
+    if (kick >= 0 && Doorbell.kicker !== null) Doorbell.kicker(kick);
     Atomics.notify(this.cells, SEQ);
   }
 

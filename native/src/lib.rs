@@ -8,10 +8,22 @@
 //! Capabilities, one cargo feature and one module each:
 //! - `aead`: ChaCha20-Poly1305 and AES-256-GCM sealed and opened in place over many slots;
 //! - `tuntap`: TUN and TAP devices, their configuration, batched reads and writes;
-//! - `udp`: batched UDP (recvmmsg/sendmmsg) and the descriptor wait with an eventfd kick;
-//! - `xdp`: AF_XDP sockets with their UMEM in a SharedArrayBuffer.
+//! - `udp`: batched UDP (recvmmsg/sendmmsg);
+//! - `xdp`: AF_XDP sockets with their UMEM in a SharedArrayBuffer;
+//!
+//! and, always, `wait`: waiting on descriptors with an eventfd that JavaScript producers kick.
 
 use napi_derive::napi;
+
+pub mod wait;
+#[cfg(feature = "aead")]
+pub mod aead;
+#[cfg(feature = "tuntap")]
+pub mod tuntap;
+#[cfg(feature = "udp")]
+pub mod udp;
+#[cfg(feature = "xdp")]
+pub mod xdp;
 
 /// What this build of the addon contains.
 #[napi(object)]

@@ -38,6 +38,7 @@
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { Doorbell } from '../../rings/index.js';
 import { systemClock } from '../core/clock.js';
+import { loadNative } from '../native/index.js';
 import type { Cleanup } from '../core/device.js';
 import type { PortStats } from '../core/stats.js';
 import { ConfigError, PktTypeError } from '../errors.js';
@@ -557,6 +558,9 @@ export async function startPortWorker(): Promise<void> {
   const port = parentPort;
   if (port === null) throw new Error('dataplane: the port worker must run in a worker thread');
   const data = workerData as PortWorkerData;
+  // Loads the native addon when it is built, which lets this worker's ring producers kick
+  // consumers that park in native waits (TUN, AF_XDP and UDP threads: rings/doorbell.ts).
+  loadNative();
   const registry = builtinRegistry();
   for (const url of data.modules) {
     try {

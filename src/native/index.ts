@@ -11,6 +11,7 @@
 
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { Doorbell } from '../../rings/index.js';
 import { PktError } from '../errors.js';
 import type * as Binding from './binding.js';
 
@@ -39,7 +40,10 @@ export function nativePath(): string {
 export function loadNative(): NativeBinding | null {
   if (cached !== undefined) return cached;
   try {
-    cached = require(nativePath()) as NativeBinding;
+    const b = require(nativePath()) as NativeBinding;
+    cached = b;
+    // Producers on this thread can now wake consumers parked in native waits (rings/doorbell.ts).
+    Doorbell.kicker = (fd) => b.eventfdKick(fd);
   } catch (err) {
     loadError = err;
     cached = null;
@@ -53,12 +57,13 @@ export function hasNative(feature: NativeFeature): boolean {
 }
 
 /**
- * The addon, for an API that needs it (with `feature` compiled in).
+ * The addon, for an API that needs it (with `feature` compiled in, when given; the descriptor
+ * wait and eventfd functions are always there).
  * @throws {PktError} code ERR_PKT_NATIVE_UNAVAILABLE, saying what is missing and how to build it.
  */
-export function requireNative(what: string, feature: NativeFeature): NativeBinding {
+export function requireNative(what: string, feature?: NativeFeature): NativeBinding {
   const b = loadNative();
-  if (b !== null && b.nativeInfo().features.includes(feature)) return b;
+  if (b !== null && (feature === undefined || b.nativeInfo().features.includes(feature))) return b;
   const why =
     b === null
       ? `the addon is not built (looked for ${nativePath()})`
