@@ -11,12 +11,18 @@
 
 import { readFile, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
+import { aeadReport, aeadRows } from './aead.bench.js';
 import { coreRows } from './core.bench.js';
-import { machineLine, markdownTable, runSuite, runSuiteIsolated, type Row } from './harness.js';
+import { machineLine, markdownTable, runSuite, runSuiteIsolated, type Row, type RowResult } from './harness.js';
 
-/** Each suite: the module that exports it (for isolated workers) and its factory. */
-const SUITES: Record<string, { url: string; name: string; make: () => Row[] }> = {
+/**
+ * Each suite: the module that exports it (for isolated workers), its factory, and optionally
+ * `after`, which measures what is not a JavaScript row (an external program) once the rows are
+ * done and returns Markdown to print and write below the table.
+ */
+const SUITES: Record<string, { url: string; name: string; make: () => Row[]; after?: (results: RowResult[]) => Promise<string> }> = {
   core: { url: new URL('./core.bench.js', import.meta.url).href, name: 'coreRows', make: coreRows },
+  aead: { url: new URL('./aead.bench.js', import.meta.url).href, name: 'aeadRows', make: aeadRows, after: aeadReport },
 };
 
 const { values } = parseArgs({
@@ -38,7 +44,7 @@ for (const name of names) {
   }
   const opts = { timeMs: Number(values.time), rounds: Number(values.rounds) };
   const results = values['in-process'] ? await runSuite(suite.make(), opts) : await runSuiteIsolated(suite.url, suite.name, suite.make(), opts);
-  const table = markdownTable(results);
+  const table = markdownTable(results) + (suite.after === undefined ? '' : `\n\n${await suite.after(results)}`);
   const machine = machineLine();
   console.log(`\n## ${name}\n\n${machine}\n\n${table}\n`);
   if (values['write-docs']) {
