@@ -1,0 +1,319 @@
+/**
+ * TUN throughput with the kernel on the other side (needs root: it makes a network namespace
+ * and two TUN interfaces in it, and removes them at the end):
+ *
+ *   npm run build:all && PKTKIT_NATIVE_PATH=<a build with tuntap> node build/bench/tun.js [--write-docs] [--rounds 3]
+ *
+ * Write (pktkit -> kernel): IPv4/UDP packets written into `tw`, which the kernel receives and
+ * drops on a blackhole route (forwarding on, so that nothing is answered); the kernel's own
+ * receive counter of the interface (`ip -s link`) must match what was written.
+ *   - `send, at once`: Tun.send with `sendBatch: 0`, one addon call and one write(2) per packet;
+ *   - `send, gathered`: Tun.send as by default, copied into outgoing slots, written 64 per addon call;
+ *   - `batch 64`: tuntapWriteSlots, 64 packets from ring-like slots per addon call (what the
+ *     dataplane's I/O thread does), still one write(2) each (a TUN has no batched write).
+ *
+ * Read (kernel -> pktkit): `ta` and `tb` in one namespace, forwarding on; packets written into
+ * `ta` are routed out of `tb`, whose queue (txqueuelen raised to hold them all) fills while
+ * nobody reads. Then the timed part drains `tb`: so the read rows measure reading only.
+ *   - `batch 64` / `batch 1`: tuntapReadSlots with 64 or 1 frame per addon call;
+ *   - `Tun handler`: a standalone Tun whose handler counts, driven by its poller (waitFdsAsync).
+ *
+ * Through the dataplane (`I/O thread` rows): a TUN attached with `attachTun` to an engine on a
+ * port worker. Write: the cross-core benchmark's generator, bursting 64 packets per round into
+ * the port's ring, the I/O thread writing them to the TUN, the kernel counting them (1 s windows).
+ * Read: this thread writes packets into `ta` (as above), the kernel forwards them out of the
+ * attached TUN, the I/O thread puts them into the engine's ring, the sink counts them; the rate
+ * is what arrived over the time from the first write to the last arrival. Three busy threads
+ * (writer, I/O thread, port worker) share the two vCPUs here, with the kernel's forwarding.
+ *
+ * Each row runs `--rounds` times; the table gives the median in packets/s and Gbit/s of IP
+ * packet bytes, and the spread between rounds.
+ */
+
+import { execFileSync } from 'node:child_process';
+import { readFile, writeFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { IO_STATS_LEN, tuntapNative } from '../src/tuntap/native.js';
+import { Iface, Tun, attachTun } from '../src/tuntap/index.js';
+import { Dataplane } from '../src/dataplane/index.js';
+import { emitIpv4, newIpv4Fields, IpProto } from '../src/wire/ipv4.js';
+import { parseIPv4 } from '../src/wire/addr.js';
+import { machineLine } from './harness.js';
+
+const { values } = parseArgs({
+  options: {
+    rounds: { type: 'string', default: '3' },
+    'write-docs': { type: 'boolean', default: false },
+  },
+});
+const ROUNDS = Number(values.rounds);
+const n = tuntapNative();
+const NS = `pk-bench-tun-${process.pid}`;
+const SIZES = [64, 1400];
+const SLOT = 2048;
+const BATCH = 64;
+
+function sh(args: string[]): string {
+  return execFileSync(args[0]!, args.slice(1), { encoding: 'utf8' });
+}
+
+/** An IPv4/UDP packet of `size` bytes from 10.0.1.2 to `dst`. */
+function packet(size: number, dst: string): Uint8Array {
+  const p = new Uint8Array(size);
+  const f = newIpv4Fields();
+  f.src = parseIPv4('10.0.1.2');
+  f.dst = parseIPv4(dst);
+  f.protocol = IpProto.UDP;
+  f.payloadLen = size - 20;
+  emitIpv4(f, p, 0);
+  p[20] = 0x9c; // UDP 40000 -> 9, length, checksum 0 (none)
+  p[21] = 0x40;
+  p[23] = 9;
+  p[24] = (size - 20) >> 8;
+  p[25] = (size - 20) & 0xff;
+  return p;
+}
+
+/** `count` copies of `p` in slots (as a ring's data and meta arrays). */
+function slots(p: Uint8Array, count: number): { data: Uint8Array; meta: Int32Array } {
+  const data = new Uint8Array(count * SLOT);
+  const meta = new Int32Array(count * 2);
+  for (let i = 0; i < count; i++) {
+    data.set(p, i * SLOT + 64);
+    meta[2 * i] = 64;
+    meta[2 * i + 1] = p.length;
+  }
+  return { data, meta };
+}
+
+function kernelRx(dev: string): number {
+  const j = JSON.parse(sh(['ip', '-n', NS, '-s', '-j', 'link', 'show', 'dev', dev])) as { stats64: { rx: { packets: number } } }[];
+  return j[0]!.stats64.rx.packets;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+interface Result {
+  dir: string;
+  row: string;
+  size: number;
+  pps: number;
+  spread: number;
+}
+const results: Result[] = [];
+const notes: string[] = [];
+
+function record(dir: string, row: string, size: number, rates: number[]): void {
+  const m = median(rates);
+  const spread = (Math.max(...rates) - Math.min(...rates)) / m;
+  results.push({ dir, row, size, pps: m, spread });
+  console.log(`${dir} ${row.padEnd(15)} ${String(size).padStart(5)} B  ${(m / 1e3).toFixed(0).padStart(6)} kpps  ${((m * size * 8) / 1e9).toFixed(2)} Gbit/s  ±${(spread * 100).toFixed(0)}%`);
+}
+
+sh(['ip', 'netns', 'add', NS]);
+try {
+  sh(['ip', 'netns', 'exec', NS, 'sysctl', '-qw', 'net.ipv4.ip_forward=1']);
+  sh(['ip', 'netns', 'exec', NS, 'sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1']);
+  const nsPath = `/run/netns/${NS}`;
+
+  // ---- write: pktkit -> kernel
+  const tw = await Tun.open({ name: 'pkbtw', netns: NS, addrs: ['10.0.1.1/24'], sendBatch: 0 });
+  const tg = await Tun.open({ name: 'pkbtg', netns: NS, addrs: ['10.0.4.1/24'] });
+  const twIface = new Iface(n, 'pkbtw', nsPath);
+  sh(['ip', '-n', NS, 'route', 'add', 'blackhole', '10.0.99.0/24']);
+  const twFd = tw.fileDescriptors[0]!;
+  const c = new Float64Array(IO_STATS_LEN);
+  const timed = (dev: string, N: number, body: () => void): number => {
+    const before = kernelRx(dev);
+    const t0 = performance.now();
+    body();
+    const dt = performance.now() - t0;
+    const got = kernelRx(dev) - before;
+    if (got !== N) throw new Error(`the kernel counted ${got} of ${N} packets on ${dev}`);
+    return N / (dt / 1000);
+  };
+  for (const size of SIZES) {
+    const p = packet(size, '10.0.99.9');
+    const N = 199_936; // a multiple of 64
+    const nowRates: number[] = [];
+    const gatherRates: number[] = [];
+    const batchRates: number[] = [];
+    const { data, meta } = slots(p, BATCH);
+    for (let r = 0; r < ROUNDS; r++) {
+      nowRates.push(timed('pkbtw', N, () => {
+        for (let i = 0; i < N; i++) tw.send(p);
+      }));
+      gatherRates.push(timed('pkbtg', N, () => {
+        for (let i = 0; i < N; i++) tg.send(p);
+      }));
+      batchRates.push(timed('pkbtw', N, () => {
+        for (let i = 0; i < N; i += BATCH) n.tuntapWriteSlots(twFd, data, meta, SLOT, 0, BATCH, c);
+      }));
+    }
+    record('write', 'send, at once', size, nowRates);
+    record('write', 'send, gathered', size, gatherRates);
+    record('write', 'batch 64', size, batchRates);
+  }
+  await tg.close();
+  twIface.close();
+  await tw.close();
+
+  // ---- read: kernel -> pktkit
+  const N = 20_000;
+  const ta = await Tun.open({ name: 'pkbta', netns: NS, addrs: ['10.0.2.1/24'] });
+  const taIface = new Iface(n, 'pkbta', nsPath);
+  const opened = n.tuntapOpen({ name: 'pkbtb', tap: false, queues: 1, multiQueue: false, create: true, netns: nsPath });
+  const tbFd = opened.fds[0]!;
+  const tb = new Iface(n, 'pkbtb', nsPath);
+  tb.setTxQueueLen(N + 1000);
+  tb.addAddr('10.0.3.1/24');
+  tb.setUp(true);
+  const taFd = ta.fileDescriptors[0]!;
+  const rd = new Uint8Array(BATCH * SLOT);
+  const rmeta = new Int32Array(BATCH * 2);
+  const rc = new Float64Array(IO_STATS_LEN);
+
+  /** Queues N packets in tb (written into ta, forwarded by the kernel). */
+  const prefill = (p: Uint8Array): void => {
+    const { data, meta } = slots(p, BATCH);
+    for (let i = 0; i < N; i += BATCH) n.tuntapWriteSlots(taFd, data, meta, SLOT, 0, BATCH, c);
+    // Let the kernel finish forwarding.
+    const until = performance.now() + 50;
+    while (performance.now() < until);
+  };
+  const drain = (batch: number): number => {
+    let got = 0;
+    const t0 = performance.now();
+    for (;;) {
+      const k = n.tuntapReadSlots(tbFd, rd, rmeta, SLOT, 64, 0, batch, rc);
+      if (k === 0) break;
+      got += k;
+    }
+    const dt = performance.now() - t0;
+    if (got < N * 0.99) throw new Error(`read ${got} of ${N} queued packets`);
+    return got / (dt / 1000);
+  };
+  for (const size of SIZES) {
+    const p = packet(size, '10.0.3.2');
+    const b64: number[] = [];
+    const b1: number[] = [];
+    for (let r = 0; r < ROUNDS; r++) {
+      prefill(p);
+      b64.push(drain(BATCH));
+      prefill(p);
+      b1.push(drain(1));
+    }
+    record('read', 'batch 64', size, b64);
+    record('read', 'batch 1', size, b1);
+  }
+  // The standalone device: its poller wakes on readability, its handler counts.
+  n.fdClose(tbFd);
+  tb.close();
+  for (const size of SIZES) {
+    const p = packet(size, '10.0.3.2');
+    const rates: number[] = [];
+    for (let r = 0; r < ROUNDS; r++) {
+      const dev = await Tun.open({ name: 'pkbtc', netns: NS, addrs: ['10.0.3.1/24'], txQueueLen: N + 1000 });
+      let got = 0;
+      let t0 = 0;
+      const done = new Promise<void>((resolve) => {
+        dev.setHandler(() => {
+          if (got === 0) t0 = performance.now();
+          if (++got >= N) resolve();
+        });
+      });
+      // The first packet starts the clock: the rate is the poller and handler keeping up.
+      prefill(p);
+      await done;
+      rates.push((N - 1) / ((performance.now() - t0) / 1000));
+      await dev.close();
+    }
+    record('read', 'Tun handler', size, rates);
+  }
+
+  // ---- through the dataplane: a TUN port, its I/O thread and an engine on a port worker
+  const dp = new Dataplane({ workers: 1, modules: [new URL('./engines.js', import.meta.url).href] });
+  try {
+    for (const size of SIZES) {
+      // write: bench-generator -> ring -> I/O thread -> TUN -> kernel (blackholed)
+      const gen = await dp.create({ kind: 'bench-generator', options: { size, pool: false } });
+      const port = await attachTun(dp, gen, { name: 'pkbtx', netns: NS, addrs: ['10.0.6.1/24'], port: { policy: 'wait', maxWaitMs: 50 } });
+      sh(['ip', '-n', NS, 'route', 'replace', 'blackhole', '10.1.0.0/16']);
+      const rates: number[] = [];
+      await dp.command(gen, 'start', { batch: 64 });
+      for (let r = 0; r < ROUNDS; r++) {
+        const before = kernelRx('pkbtx');
+        const t0 = performance.now();
+        await new Promise((res) => setTimeout(res, 1000));
+        rates.push((kernelRx('pkbtx') - before) / ((performance.now() - t0) / 1000));
+      }
+      await dp.command(gen, 'stop');
+      record('write', 'I/O thread', size, rates);
+      await port.close();
+      sh(['ip', '-n', NS, 'route', 'del', 'blackhole', '10.1.0.0/16']);
+
+      // read: kernel (forwarding what we write into ta) -> TUN -> I/O thread -> ring -> bench-sink
+      const sink = await dp.create({ kind: 'bench-sink' });
+      const rport = await attachTun(dp, sink, { name: 'pkbrx', netns: NS, addrs: ['10.0.7.1/24'], routes: ['10.1.0.0/16'], txQueueLen: 16384 });
+      const p = packet(size, '10.1.0.1');
+      const { data, meta } = slots(p, BATCH);
+      const rrates: number[] = [];
+      const M = BATCH * 16 * 98; // whole write bursts: exactly M packets go in
+      let lost = 0;
+      for (let r = 0; r < ROUNDS; r++) {
+        const before = ((await dp.command(sink, 'mark')) as { frames: number }).frames;
+        const t0 = performance.now();
+        for (let i = 0; i < M; i += BATCH * 16) {
+          for (let j = 0; j < 16; j++) n.tuntapWriteSlots(taFd, data, meta, SLOT, 0, BATCH, c);
+          await new Promise((res) => setImmediate(res));
+        }
+        let got = 0;
+        let last = performance.now();
+        const end = last + 5000;
+        while (performance.now() < end && performance.now() - last < 200) {
+          const now = ((await dp.command(sink, 'mark')) as { frames: number }).frames - before;
+          if (now !== got) {
+            got = now;
+            last = performance.now();
+          }
+          if (got >= M) break;
+          await new Promise((res) => setTimeout(res, 1));
+        }
+        lost += M - got;
+        rrates.push(got / ((last - t0) / 1000));
+        if (process.env['TUN_BENCH_DEBUG'] !== undefined) console.log({ got, M, port: rport.stats(), kernel: sh(['ip', '-n', NS, '-s', 'link', 'show', 'dev', 'pkbrx']) });
+      }
+      record('read', 'I/O thread', size, rrates);
+      if (lost !== 0) notes.push(`read through the I/O thread, ${size} B: ${lost} of ${M * ROUNDS} packets lost (the kernel's queue of 16384 overflowed while a thread waited for a core)`);
+      await rport.close();
+    }
+  } finally {
+    await dp.close();
+  }
+  taIface.close();
+  await ta.close();
+} finally {
+  sh(['ip', 'netns', 'del', NS]);
+}
+
+const table = [
+  '| direction | how | packet | packets/s | Gbit/s (IP bytes) | ± |',
+  '| --- | --- | ---: | ---: | ---: | ---: |',
+  ...results.map((r) => `| ${r.dir} | ${r.row} | ${r.size} B | ${(r.pps / 1e3).toFixed(0)} k | ${((r.pps * r.size * 8) / 1e9).toFixed(2)} | ${(r.spread * 100).toFixed(0)}% |`),
+].join('\n') + (notes.length === 0 ? '' : `\n\n${notes.map((x) => `- ${x}`).join('\n')}`);
+const machine = machineLine();
+console.log(`\n${machine}\n\n${table}\n`);
+if (values['write-docs']) {
+  const path = new URL('../../docs/BENCHMARKS.md', import.meta.url);
+  const doc = await readFile(path, 'utf8');
+  const begin = '<!-- bench:tun:begin -->';
+  const end = '<!-- bench:tun:end -->';
+  const i = doc.indexOf(begin);
+  const j = doc.indexOf(end);
+  if (i === -1 || j === -1) throw new Error(`docs/BENCHMARKS.md has no ${begin} … ${end} section`);
+  await writeFile(path, `${doc.slice(0, i)}${begin}\nMeasured: ${machine}\n\n${table}\n${end}${doc.slice(j + end.length)}`);
+  console.log('wrote the tun section of docs/BENCHMARKS.md');
+}
