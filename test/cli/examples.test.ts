@@ -79,3 +79,16 @@ test('the demo (npm start) runs its topology on two port workers and writes capt
   await rm(`${prefix}-segment-a.pcapng`);
   await rm(`${prefix}-router.pcapng`);
 });
+
+test('examples/udp-echo: a burst echoed through batched UDP, none lost', async (t) => {
+  const out = (await runNode(built('examples/udp-echo.js'))).trim().split('\n');
+  t.regex(out[0]!, /^server 127\.0\.0\.1:\d+ echoed 256; client got 256 back, the last "ping 255"$/);
+  // 256 datagrams from the client: 64 per sendmmsg at most, so four system calls.
+  t.is(out[1], 'client sent 256 datagrams in 4 system calls');
+});
+
+test('examples/aead: a batch sealed and opened in place, the damaged slot flagged and the rest intact', async (t) => {
+  const out = (await runNode(built('examples/aead.js'))).trim().split('\n');
+  t.regex(out[0]!, /^chacha20-poly1305 \((native addon|node:crypto)\): 64 slots, 1 failed$/);
+  t.is(out[1], 'slot 7: tag mismatch, zeroed; slot 8 byte 0 = 8');
+});
