@@ -28,13 +28,35 @@
  *
  * Each row runs `--rounds` times; the table gives the median in packets/s and Gbit/s of IP
  * packet bytes, and the spread between rounds.
+ *
+ * TCP through a relay (the second table; needs iperf3: `apt-get install iperf3`): two network
+ * namespaces, each with a TUN whose descriptor stays in this process; two standalone `Tun`s on
+ * this thread relay into each other (handler -> other.send: reads 64 per addon call, sends
+ * gathered 64 per call), so the two kernels talk TCP through pktkit. iperf3 sends for
+ * `--tcp-seconds` (the first second omitted) from one namespace to the other, in three setups,
+ * interleaved round by round so that the ratios compare runs made moments apart:
+ *   - `no vnet header`: plain TUNs; the sending kernel cuts TCP into MTU-sized packets;
+ *   - `vnetHdr, rx 'segment'`: TSO offered, the kernel hands over 64 KiB super-packets with
+ *     partial checksums, the addon segments them (and completes checksums) into MTU-sized
+ *     packets, which the relay writes as plain packets;
+ *   - `vnetHdr, rx 'raw'`: the relay passes super-packets whole, header included, to the other
+ *     TUN, whose kernel takes them as they are (GRO-sized).
+ * Reported: iperf3's received Gbit/s (median, and its ratio to `no vnet header` in the same
+ * round), the CPU of this process (the relay: its user time plus the system time of its reads
+ * and writes, which includes the kernels' work done in those calls) as a share of one core, the
+ * CPU iperf3 reports for its sender and receiver, and the whole machine's busy share of its
+ * vCPUs (/proc/stat).
+ *
+ *   node build/bench/tun.js --tcp-only [--tcp-seconds 4] [--rounds 3]   (prints, writes no docs)
  */
 
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { IO_STATS_LEN, tuntapNative } from '../src/tuntap/native.js';
-import { Iface, Tun, attachTun } from '../src/tuntap/index.js';
+import { Iface, Tun, attachTun, type VnetHdrOptions } from '../src/tuntap/index.js';
+import os from 'node:os';
 import { Dataplane } from '../src/dataplane/index.js';
 import { emitIpv4, newIpv4Fields, IpProto } from '../src/wire/ipv4.js';
 import { parseIPv4 } from '../src/wire/addr.js';
@@ -44,9 +66,13 @@ const { values } = parseArgs({
   options: {
     rounds: { type: 'string', default: '3' },
     'write-docs': { type: 'boolean', default: false },
+    'tcp-only': { type: 'boolean', default: false },
+    'tcp-seconds': { type: 'string', default: '4' },
   },
 });
 const ROUNDS = Number(values.rounds);
+const TCP_SECONDS = Number(values['tcp-seconds']);
+if (values['tcp-only'] && values['write-docs']) throw new Error('--write-docs rewrites the whole section: run without --tcp-only');
 const n = tuntapNative();
 const NS = `pk-bench-tun-${process.pid}`;
 const SIZES = [64, 1400];
@@ -111,6 +137,150 @@ function record(dir: string, row: string, size: number, rates: number[]): void {
   const spread = (Math.max(...rates) - Math.min(...rates)) / m;
   results.push({ dir, row, size, pps: m, spread });
   console.log(`${dir} ${row.padEnd(15)} ${String(size).padStart(5)} B  ${(m / 1e3).toFixed(0).padStart(6)} kpps  ${((m * size * 8) / 1e9).toFixed(2)} Gbit/s  ±${(spread * 100).toFixed(0)}%`);
+}
+
+// ---- TCP between two namespaces through a pktkit relay, with and without the vnet header
+
+interface TcpRun {
+  gbps: number;
+  relayCpu: number;
+  senderCpu: number;
+  receiverCpu: number;
+  machineCpu: number;
+  supers: number;
+  largest: number;
+}
+
+interface TcpResult {
+  row: string;
+  gbps: number;
+  ratio: number;
+  relayCpu: number;
+  senderCpu: number;
+  receiverCpu: number;
+  machineCpu: number;
+  supers: number;
+  largest: number;
+  spread: number;
+}
+
+const TCP_SETUPS: { row: string; vnetHdr: false | VnetHdrOptions }[] = [
+  { row: 'no vnet header', vnetHdr: false },
+  { row: "vnetHdr, rx 'segment'", vnetHdr: { rx: 'segment' } },
+  { row: "vnetHdr, rx 'raw'", vnetHdr: { rx: 'raw' } },
+];
+
+/** Busy and total jiffies of the whole machine (/proc/stat). */
+function machineTicks(): [number, number] {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const total = f.reduce((a, b) => a + b, 0);
+  return [total - f[3]! - f[4]!, total];
+}
+
+async function tcpRun(nsA: string, nsB: string, vnetHdr: false | VnetHdrOptions): Promise<TcpRun> {
+  const a = await Tun.open({ name: 'pkbva', netns: nsA, addrs: ['10.0.1.1/24'], routes: ['10.0.2.0/24'], vnetHdr });
+  const b = await Tun.open({ name: 'pkbvb', netns: nsB, addrs: ['10.0.2.1/24'], routes: ['10.0.1.0/24'], vnetHdr });
+  try {
+    let largest = 0;
+    a.setHandler((f) => {
+      if (f.length > largest) largest = f.length;
+      b.send(f);
+    });
+    b.setHandler((f) => a.send(f));
+    const client = spawn('ip', ['netns', 'exec', nsA, 'iperf3', '-c', '10.0.2.1', '-t', String(TCP_SECONDS), '-O', '1', '-J'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    client.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    // iperf3 omits the first second and reports the rest: measure our CPU over that part too.
+    await new Promise((r) => setTimeout(r, 1000));
+    const cpu0 = process.cpuUsage();
+    const m0 = machineTicks();
+    const t0 = performance.now();
+    const code = await new Promise<number | null>((resolve) => client.on('exit', resolve));
+    const wallUs = (performance.now() - t0) * 1000;
+    const cpu = process.cpuUsage(cpu0);
+    const m1 = machineTicks();
+    if (code !== 0) throw new Error(`iperf3 client exited with ${code}: ${out.slice(0, 500)}`);
+    const j = JSON.parse(out) as { end: { sum_received: { bits_per_second: number }; cpu_utilization_percent: { host_total: number; remote_total: number } } };
+    return {
+      gbps: j.end.sum_received.bits_per_second / 1e9,
+      relayCpu: ((cpu.user + cpu.system) / wallUs) * 100,
+      senderCpu: j.end.cpu_utilization_percent.host_total,
+      receiverCpu: j.end.cpu_utilization_percent.remote_total,
+      machineCpu: ((m1[0] - m0[0]) / (m1[1] - m0[1])) * 100,
+      supers: a.stats().rxGso,
+      largest,
+    };
+  } finally {
+    await a.close();
+    await b.close();
+  }
+}
+
+async function tcpBench(): Promise<TcpResult[]> {
+  const nsA = `${NS}-a`;
+  const nsB = `${NS}-b`;
+  for (const ns of [nsA, nsB]) {
+    sh(['ip', 'netns', 'add', ns]);
+    sh(['ip', '-n', ns, 'link', 'set', 'lo', 'up']);
+  }
+  const server = spawn('ip', ['netns', 'exec', nsB, 'iperf3', '-s'], { stdio: 'ignore' });
+  try {
+    await new Promise((r) => setTimeout(r, 300));
+    const runs: TcpRun[][] = TCP_SETUPS.map(() => []);
+    const ratios: number[][] = TCP_SETUPS.map(() => []);
+    for (let r = 0; r < ROUNDS; r++) {
+      for (let i = 0; i < TCP_SETUPS.length; i++) {
+        const x = await tcpRun(nsA, nsB, TCP_SETUPS[i]!.vnetHdr);
+        runs[i]!.push(x);
+        console.log(`tcp round ${r} ${TCP_SETUPS[i]!.row.padEnd(22)} ${x.gbps.toFixed(2)} Gbit/s  relay ${x.relayCpu.toFixed(0)}%  machine ${x.machineCpu.toFixed(0)}%  super-packets ${x.supers}  largest ${x.largest} B`);
+      }
+      for (let i = 0; i < TCP_SETUPS.length; i++) ratios[i]!.push(runs[i]![r]!.gbps / runs[0]![r]!.gbps);
+    }
+    return TCP_SETUPS.map((s, i) => {
+      const xs = runs[i]!;
+      const pick = (f: (x: TcpRun) => number): number => median(xs.map(f));
+      const g = pick((x) => x.gbps);
+      return {
+        row: s.row,
+        gbps: g,
+        ratio: median(ratios[i]!),
+        relayCpu: pick((x) => x.relayCpu),
+        senderCpu: pick((x) => x.senderCpu),
+        receiverCpu: pick((x) => x.receiverCpu),
+        machineCpu: pick((x) => x.machineCpu),
+        supers: pick((x) => x.supers),
+        largest: Math.max(...xs.map((x) => x.largest)),
+        spread: (Math.max(...xs.map((x) => x.gbps)) - Math.min(...xs.map((x) => x.gbps))) / g,
+      };
+    });
+  } finally {
+    server.kill();
+    for (const ns of [nsA, nsB]) sh(['ip', 'netns', 'del', ns]);
+  }
+}
+
+function tcpTable(rows: TcpResult[]): string {
+  return [
+    `| TCP through the relay (iperf3, ${TCP_SECONDS - 1} s) | Gbit/s | × no header | relay CPU (1 core = 100%) | iperf3 sender / receiver CPU | machine busy (${os.cpus().length} vCPU = 100%) | Gbit/s per busy vCPU | super-packets read | largest frame | ± |`,
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ...rows.map(
+      (r) =>
+        `| ${r.row} | ${r.gbps.toFixed(2)} | ${r.ratio.toFixed(2)} | ${r.relayCpu.toFixed(0)}% | ${r.senderCpu.toFixed(0)}% / ${r.receiverCpu.toFixed(0)}% | ${r.machineCpu.toFixed(0)}% | ${(r.gbps / ((r.machineCpu / 100) * os.cpus().length)).toFixed(2)} | ${r.supers} | ${r.largest} B | ${(r.spread * 100).toFixed(0)}% |`,
+    ),
+  ].join('\n');
+}
+
+// Checked first, so that a long run does not fail at its end.
+try {
+  execFileSync('iperf3', ['--version'], { stdio: 'ignore' });
+} catch {
+  throw new Error('iperf3 is not installed: run `apt-get install iperf3` for the TCP rows');
+}
+
+if (values['tcp-only']) {
+  const rows = await tcpBench();
+  console.log(`\n${machineLine()}\n\n${tcpTable(rows)}\n`);
+  process.exit(0);
 }
 
 sh(['ip', 'netns', 'add', NS]);
@@ -304,8 +474,9 @@ const table = [
   '| --- | --- | ---: | ---: | ---: | ---: |',
   ...results.map((r) => `| ${r.dir} | ${r.row} | ${r.size} B | ${(r.pps / 1e3).toFixed(0)} k | ${((r.pps * r.size * 8) / 1e9).toFixed(2)} | ${(r.spread * 100).toFixed(0)}% |`),
 ].join('\n') + (notes.length === 0 ? '' : `\n\n${notes.map((x) => `- ${x}`).join('\n')}`);
+const tcp = tcpTable(await tcpBench());
 const machine = machineLine();
-console.log(`\n${machine}\n\n${table}\n`);
+console.log(`\n${machine}\n\n${table}\n\n${tcp}\n`);
 if (values['write-docs']) {
   const path = new URL('../../docs/BENCHMARKS.md', import.meta.url);
   const doc = await readFile(path, 'utf8');
@@ -314,6 +485,6 @@ if (values['write-docs']) {
   const i = doc.indexOf(begin);
   const j = doc.indexOf(end);
   if (i === -1 || j === -1) throw new Error(`docs/BENCHMARKS.md has no ${begin} … ${end} section`);
-  await writeFile(path, `${doc.slice(0, i)}${begin}\nMeasured: ${machine}\n\n${table}\n${end}${doc.slice(j + end.length)}`);
+  await writeFile(path, `${doc.slice(0, i)}${begin}\nMeasured: ${machine}\n\n${table}\n\n${tcp}\n${end}${doc.slice(j + end.length)}`);
   console.log('wrote the tun section of docs/BENCHMARKS.md');
 }

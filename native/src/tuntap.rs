@@ -8,8 +8,10 @@
 //! non-blocking and close-on-exec, and is closed with `fdClose` (wait.rs). Waiting for one to
 //! become readable is wait.rs's job (`waitFds`, `waitFdsAsync`).
 //!
-//! Not done here: the virtio-net header (IFF_VNET_HDR, TUNSETOFFLOAD; checksum and
-//! segmentation offloads). Frames are whole, checksummed, at most MTU-sized packets.
+//! Optionally a TUN carries the virtio-net header (IFF_VNET_HDR, TUNSETVNETHDRSZ, TUNSETOFFLOAD
+//! with checksum and TSO/USO offloads): the kernel then hands over GSO super-packets (up to
+//! 64 KiB) with partial checksums and takes them back. vnet.rs parses the header, completes
+//! checksums and segments super-packets; vnet_io.rs reads them into slots, raw or segmented.
 
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
@@ -18,6 +20,8 @@ mod ifreq;
 mod io;
 mod netlink;
 mod netns;
+mod vnet;
+mod vnet_io;
 
 fn io_error(e: std::io::Error) -> Error {
     Error::new(Status::GenericFailure, e.to_string())
@@ -55,6 +59,13 @@ pub struct TuntapOpenOptions {
     pub create: Option<bool>,
     /// A network namespace file (`/run/netns/NAME`): the device is made or looked for there.
     pub netns: Option<String>,
+    /// IFF_VNET_HDR with a header of this many bytes (10: virtio_net_hdr, 12: _v1); absent or
+    /// 0: none.
+    pub vnet_hdr_len: Option<u32>,
+    /// With the header: the TUN_F_* offloads to ask for (TUNSETOFFLOAD). USO4/USO6 are dropped
+    /// from the request if the kernel does not know them; `offloads` in the answer says what
+    /// was granted.
+    pub offloads: Option<u32>,
 }
 
 /// An opened device: its name (the kernel's choice if none was asked for) and its descriptors.
@@ -62,9 +73,36 @@ pub struct TuntapOpenOptions {
 pub struct TuntapOpened {
     pub name: String,
     pub fds: Vec<i32>,
+    /// The TUN_F_* offloads the kernel took (0 without a vnet header).
+    pub offloads: u32,
 }
 
-fn open_queues(name: &str, tap: bool, queues: u32, multi_queue: bool, create: Option<bool>) -> std::io::Result<(String, Vec<i32>)> {
+/// The vnet header's ioctls on one queue: its size, then the offloads (retried without USO on
+/// a kernel older than 6.2, which refuses the bits it does not know with EINVAL). Returns the
+/// offloads set.
+fn set_vnet(fd: i32, hdr_len: i32, offloads: u32) -> std::io::Result<u32> {
+    // SAFETY: TUNSETVNETHDRSZ reads an int through the pointer.
+    if unsafe { libc::ioctl(fd, vnet::TUNSETVNETHDRSZ, &hdr_len as *const i32) } < 0 {
+        return Err(os_error(format!("TUNSETVNETHDRSZ {hdr_len}")));
+    }
+    let mut want = offloads;
+    loop {
+        // SAFETY: TUNSETOFFLOAD takes its argument by value.
+        if unsafe { libc::ioctl(fd, vnet::TUNSETOFFLOAD, libc::c_ulong::from(want)) } == 0 {
+            return Ok(want);
+        }
+        let uso = vnet::TUN_F_USO4 | vnet::TUN_F_USO6;
+        if std::io::Error::last_os_error().raw_os_error() == Some(libc::EINVAL) && want & uso != 0 {
+            want &= !uso;
+            continue;
+        }
+        return Err(os_error(format!("TUNSETOFFLOAD {want:#x}")));
+    }
+}
+
+type Opened = (String, Vec<i32>, u32);
+
+fn open_queues(name: &str, tap: bool, queues: u32, multi_queue: bool, create: Option<bool>, vnet: Option<(i32, u32)>) -> std::io::Result<Opened> {
     if create == Some(false) {
         let c = std::ffi::CString::new(name).map_err(|_| std::io::Error::from(std::io::ErrorKind::InvalidInput))?;
         // SAFETY: a valid NUL-terminated name.
@@ -74,6 +112,7 @@ fn open_queues(name: &str, tap: bool, queues: u32, multi_queue: bool, create: Op
     }
     let mut actual = name.to_string();
     let mut fds = Vec::with_capacity(queues as usize);
+    let mut granted = 0;
     for q in 0..queues {
         // SAFETY: a valid path; the flags make a non-blocking, close-on-exec descriptor.
         let fd = unsafe { libc::open(c"/dev/net/tun".as_ptr(), libc::O_RDWR | libc::O_NONBLOCK | libc::O_CLOEXEC) };
@@ -82,7 +121,7 @@ fn open_queues(name: &str, tap: bool, queues: u32, multi_queue: bool, create: Op
             close_all(&fds);
             return Err(e);
         }
-        let mut req = match ifreq::tunsetiff_req(&actual, tap, multi_queue, create == Some(true) && q == 0) {
+        let mut req = match ifreq::tunsetiff_req(&actual, tap, multi_queue, create == Some(true) && q == 0, vnet.is_some()) {
             Ok(r) => r,
             Err(msg) => {
                 close_all(&fds);
@@ -103,8 +142,17 @@ fn open_queues(name: &str, tap: bool, queues: u32, multi_queue: bool, create: Op
             actual = req.name();
         }
         fds.push(fd);
+        if let Some((hdr_len, want)) = vnet {
+            match set_vnet(fd, hdr_len, want) {
+                Ok(got) => granted = got,
+                Err(e) => {
+                    close_all(&fds);
+                    return Err(e);
+                }
+            }
+        }
     }
-    Ok((actual, fds))
+    Ok((actual, fds, granted))
 }
 
 /// Creates or attaches a TUN or TAP device and returns its descriptors (non-blocking,
@@ -122,13 +170,20 @@ pub fn tuntap_open(opts: TuntapOpenOptions) -> Result<TuntapOpened> {
     if opts.create == Some(false) && opts.name.is_empty() {
         return Err(arg_error("attaching needs the name of an existing device".to_string()));
     }
-    let run = || open_queues(&opts.name, opts.tap, opts.queues, opts.multi_queue, opts.create);
-    let (name, fds) = match &opts.netns {
+    let vnet = match opts.vnet_hdr_len.unwrap_or(0) {
+        0 if opts.offloads.unwrap_or(0) != 0 => return Err(arg_error("offloads need a vnet header".to_string())),
+        0 => None,
+        l @ (10 | 12) if !opts.tap => Some((l as i32, vnet::check_offloads(opts.offloads.unwrap_or(0)).map_err(arg_error)?)),
+        10 | 12 => return Err(arg_error("the vnet header is supported on TUN devices only".to_string())),
+        l => return Err(arg_error(format!("vnet header length must be 10 or 12, got {l}"))),
+    };
+    let run = || open_queues(&opts.name, opts.tap, opts.queues, opts.multi_queue, opts.create, vnet);
+    let (name, fds, offloads) = match &opts.netns {
         Some(path) => netns::run_in(path, run),
         None => run(),
     }
     .map_err(io_error)?;
-    Ok(TuntapOpened { name, fds })
+    Ok(TuntapOpened { name, fds, offloads })
 }
 
 // Typed arrays come in as napi-rs's `…ArraySlice` views: unlike `Uint8Array` and friends, they
@@ -173,7 +228,7 @@ pub fn tuntap_write_slots(fd: i32, data: Uint8ArraySlice, meta: Int32ArraySlice,
     let stats = stats_checked(&mut stats)?;
     // Slots takes mutable pointers for reads' sake; writes only ever read through them.
     let s = io::Slots::new(data.as_ptr() as *mut u8, data.len(), meta.as_ptr() as *mut i32, meta.len(), slot_size).map_err(arg_error)?;
-    Ok(io::write_slots(fd, &s, first, count, stats))
+    Ok(io::write_slots(fd, &s, first, count, 0, stats))
 }
 
 /// Writes one frame to `fd`. Returns 0, or the errno of a frame the kernel refused (counted
@@ -181,7 +236,72 @@ pub fn tuntap_write_slots(fd: i32, data: Uint8ArraySlice, meta: Int32ArraySlice,
 #[napi]
 pub fn tuntap_write(fd: i32, frame: Uint8ArraySlice, mut stats: Float64ArraySlice) -> Result<i32> {
     let stats = stats_checked(&mut stats)?;
-    Ok(io::write_one(fd, frame.as_ptr(), frame.len(), stats))
+    Ok(io::write_one(fd, frame.as_ptr(), frame.len(), 0, stats))
+}
+
+/// `tuntapReadSlots` for a TUN opened with a vnet header: `state` (an Int32Array, indices in
+/// src/tuntap/native.ts) gives the header's length and the mode: raw (frames are the header and
+/// the packet as the kernel wrote them, super-packets included) or segment (plain packets:
+/// partial checksums completed, super-packets cut into MSS-sized segments). In segment mode,
+/// `scratch` must hold `slotSize - headroom + 65552` bytes, and a super-packet that did not fit
+/// the batch waits there (state CARRY_LEN nonzero): call again, even if `fd` is not readable.
+/// GSO super-packets read and packets dropped for a bad header are counted in `stats`.
+/// @throws on a slot geometry that does not fit the arrays, or a bad state or scratch.
+#[napi]
+#[allow(clippy::too_many_arguments)]
+pub fn tuntap_read_slots_vnet(
+    fd: i32,
+    mut data: Uint8ArraySlice,
+    mut meta: Int32ArraySlice,
+    slot_size: u32,
+    headroom: u32,
+    first: u32,
+    count: u32,
+    mut stats: Float64ArraySlice,
+    mut scratch: Uint8ArraySlice,
+    mut state: Int32ArraySlice,
+) -> Result<u32> {
+    let stats = stats_checked(&mut stats)?;
+    // SAFETY: only raw pointers are taken from data and meta (see io.rs on shared memory);
+    // scratch and state are the calling thread's own, and no JavaScript runs during the call.
+    let (data, meta, scratch, state) = unsafe { (data.as_mut(), meta.as_mut(), scratch.as_mut(), state.as_mut()) };
+    if headroom >= slot_size {
+        return Err(arg_error(format!("headroom {headroom} leaves no room in a slot of {slot_size} bytes")));
+    }
+    let (_, segment) = vnet_io::check_state(state).map_err(arg_error)?;
+    let need = vnet_io::scratch_len((slot_size - headroom) as usize);
+    if segment && scratch.len() < need {
+        return Err(arg_error(format!("segmenting needs a scratch of at least {need} bytes, got {}", scratch.len())));
+    }
+    let s = io::Slots::new(data.as_mut_ptr(), data.len(), meta.as_mut_ptr(), meta.len(), slot_size).map_err(arg_error)?;
+    Ok(vnet_io::read_slots(fd, &s, headroom, first, count, stats, scratch, state))
+}
+
+fn check_prefix(hdr_len: u32) -> Result<usize> {
+    match hdr_len {
+        0 | 10 | 12 => Ok(hdr_len as usize),
+        l => Err(arg_error(format!("vnet header length must be 0, 10 or 12, got {l}"))),
+    }
+}
+
+/// `tuntapWriteSlots` for a TUN opened with a vnet header, writing plain packets: each goes out
+/// after a blank (all-zero) header of `hdrLen` bytes (writev(2), no copy).
+/// @throws on a slot geometry that does not fit the arrays, or a bad header length.
+#[napi]
+#[allow(clippy::too_many_arguments)]
+pub fn tuntap_write_slots_vnet(fd: i32, data: Uint8ArraySlice, meta: Int32ArraySlice, slot_size: u32, first: u32, count: u32, mut stats: Float64ArraySlice, hdr_len: u32) -> Result<u32> {
+    let stats = stats_checked(&mut stats)?;
+    let prefix = check_prefix(hdr_len)?;
+    let s = io::Slots::new(data.as_ptr() as *mut u8, data.len(), meta.as_ptr() as *mut i32, meta.len(), slot_size).map_err(arg_error)?;
+    Ok(io::write_slots(fd, &s, first, count, prefix, stats))
+}
+
+/// `tuntapWrite` of a plain packet to a TUN opened with a vnet header (a blank header first).
+#[napi]
+pub fn tuntap_write_vnet(fd: i32, frame: Uint8ArraySlice, mut stats: Float64ArraySlice, hdr_len: u32) -> Result<i32> {
+    let stats = stats_checked(&mut stats)?;
+    let prefix = check_prefix(hdr_len)?;
+    Ok(io::write_one(fd, frame.as_ptr(), frame.len(), prefix, stats))
 }
 
 /// Opens an rtnetlink socket in this process's network namespace, or in the one at `netns` (a

@@ -215,6 +215,8 @@ export declare function tuntapOpen(opts: TuntapOpenOptions): TuntapOpened
 export interface TuntapOpened {
   name: string
   fds: Array<number>
+  /** The TUN_F_* offloads the kernel took (0 without a vnet header). */
+  offloads: number
 }
 
 /** How to open a TUN or TAP device. */
@@ -234,6 +236,17 @@ export interface TuntapOpenOptions {
   create?: boolean
   /** A network namespace file (`/run/netns/NAME`): the device is made or looked for there. */
   netns?: string
+  /**
+   * IFF_VNET_HDR with a header of this many bytes (10: virtio_net_hdr, 12: _v1); absent or
+   * 0: none.
+   */
+  vnetHdrLen?: number
+  /**
+   * With the header: the TUN_F_* offloads to ask for (TUNSETOFFLOAD). USO4/USO6 are dropped
+   * from the request if the kernel does not know them; `offloads` in the answer says what
+   * was granted.
+   */
+  offloads?: number
 }
 
 /**
@@ -248,6 +261,18 @@ export interface TuntapOpenOptions {
 export declare function tuntapReadSlots(fd: number, data: Uint8Array, meta: Int32Array, slotSize: number, headroom: number, first: number, count: number, stats: Float64Array): number
 
 /**
+ * `tuntapReadSlots` for a TUN opened with a vnet header: `state` (an Int32Array, indices in
+ * src/tuntap/native.ts) gives the header's length and the mode: raw (frames are the header and
+ * the packet as the kernel wrote them, super-packets included) or segment (plain packets:
+ * partial checksums completed, super-packets cut into MSS-sized segments). In segment mode,
+ * `scratch` must hold `slotSize - headroom + 65552` bytes, and a super-packet that did not fit
+ * the batch waits there (state CARRY_LEN nonzero): call again, even if `fd` is not readable.
+ * GSO super-packets read and packets dropped for a bad header are counted in `stats`.
+ * @throws on a slot geometry that does not fit the arrays, or a bad state or scratch.
+ */
+export declare function tuntapReadSlotsVnet(fd: number, data: Uint8Array, meta: Int32Array, slotSize: number, headroom: number, first: number, count: number, stats: Float64Array, scratch: Uint8Array, state: Int32Array): number
+
+/**
  * Writes one frame to `fd`. Returns 0, or the errno of a frame the kernel refused (counted
  * in `stats` like the batched write's).
  */
@@ -260,6 +285,16 @@ export declare function tuntapWrite(fd: number, frame: Uint8Array, stats: Float6
  * @throws on a slot geometry that does not fit the arrays.
  */
 export declare function tuntapWriteSlots(fd: number, data: Uint8Array, meta: Int32Array, slotSize: number, first: number, count: number, stats: Float64Array): number
+
+/**
+ * `tuntapWriteSlots` for a TUN opened with a vnet header, writing plain packets: each goes out
+ * after a blank (all-zero) header of `hdrLen` bytes (writev(2), no copy).
+ * @throws on a slot geometry that does not fit the arrays, or a bad header length.
+ */
+export declare function tuntapWriteSlotsVnet(fd: number, data: Uint8Array, meta: Int32Array, slotSize: number, first: number, count: number, stats: Float64Array, hdrLen: number): number
+
+/** `tuntapWrite` of a plain packet to a TUN opened with a vnet header (a blank header first). */
+export declare function tuntapWriteVnet(fd: number, frame: Uint8Array, stats: Float64Array, hdrLen: number): number
 
 /** What the socket supports and uses. */
 export interface UdpOffloads {

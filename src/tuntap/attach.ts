@@ -26,6 +26,7 @@ import { ETH_HEADER_LEN } from '../wire/ethernet.js';
 import { type InterfaceOptions, type LinkState, type RouteSpec, Iface, checkInterfaceOptions, openInterface } from './iface.js';
 import { IO_CONTROL_BYTES, IoControl, IoState, type IoThreadData } from './io-thread.js';
 import { IO_STATS_LEN, type TunTapStats, ioStats, tuntapNative } from './native.js';
+import { type VnetHdrOptions, checkVnetOption } from './vnet.js';
 
 const IO_WORKER_URL = new URL('../../workers/tuntap-io.js', import.meta.url);
 const VLAN_TAG_LEN = 4;
@@ -62,6 +63,12 @@ export interface AttachOptions extends InterfaceOptions {
   rxMaxWaitMs?: number;
   /** Longest single park of an I/O thread (default 1000 ms; stops wake it at once anyway). */
   idleTimeoutMs?: number;
+  /**
+   * TUN only: the virtio-net header with checksum and TSO offloads (vnet.ts). The I/O thread
+   * segments the kernel's super-packets into the ring's slots, so the engine still sees plain
+   * packets of at most the MTU; rx 'raw' is not available here.
+   */
+  vnetHdr?: boolean | VnetHdrOptions;
 }
 
 /** A port's counters: the device's (summed over its queues) and each queue's. */
@@ -99,10 +106,13 @@ export class TunTapPort {
   private readonly dp: Dataplane;
   private readonly queueList: Queue[];
   private closing: Promise<void> | null = null;
+  /** TunOffload bits the kernel granted (0 without `vnetHdr`). */
+  readonly offloads: number;
 
   /** @internal */
-  constructor(kind: 'tun' | 'tap', dp: Dataplane, iface: Iface, queues: Queue[]) {
+  constructor(kind: 'tun' | 'tap', dp: Dataplane, iface: Iface, queues: Queue[], offloads = 0) {
     this.kind = kind;
+    this.offloads = offloads;
     this.dp = dp;
     this.iface = iface;
     this.queueList = queues;
@@ -225,7 +235,10 @@ async function attach(kind: 'tun' | 'tap', dp: Dataplane, engine: EngineRef | st
   if (dp === null || typeof dp !== 'object' || typeof (dp as Partial<Dataplane>).attachPort !== 'function') {
     throw new PktTypeError(`${what}: expected a Dataplane as the first argument`);
   }
-  const cfg = checkInterfaceOptions(what, opts, kind === 'tap', ['port', 'batch', 'rxPolicy', 'rxMaxWaitMs', 'idleTimeoutMs']);
+  const cfg = checkInterfaceOptions(what, opts, kind === 'tap', ['port', 'batch', 'rxPolicy', 'rxMaxWaitMs', 'idleTimeoutMs', 'vnetHdr']);
+  if (kind === 'tap' && opts.vnetHdr !== undefined && opts.vnetHdr !== false) throw new ConfigError(`${what}: vnetHdr is supported on TUN devices only`);
+  const vnet = checkVnetOption(what, opts.vnetHdr);
+  if (vnet?.rx === 'raw') throw new ConfigError(`${what}: vnetHdr.rx 'raw' is for standalone Tun devices (a dataplane engine takes plain packets): use 'segment'`);
   const batch = intInRange(`${what}: batch`, opts.batch ?? 64, 1, 4096);
   const rxPolicy = opts.rxPolicy ?? 'wait';
   if (rxPolicy !== 'wait' && rxPolicy !== 'drop') throw new PktTypeError(`${what}: rxPolicy must be 'wait' or 'drop', got ${JSON.stringify(rxPolicy)}`);
@@ -247,7 +260,7 @@ async function attach(kind: 'tun' | 'tap', dp: Dataplane, engine: EngineRef | st
   const addr = kind === 'tun' ? (port.addr === undefined ? (cfg.addrs[0]?.toString() ?? null) : port.addr) : undefined;
 
   const n = tuntapNative(); // also lets this thread kick the I/O threads' eventfds (Doorbell.kicker)
-  const { iface, fds } = openInterface(n, cfg, kind === 'tap', false);
+  const { iface, fds, offloads } = openInterface(n, cfg, kind === 'tap', false, null, vnet);
   const queues: Queue[] = [];
   try {
     for (const fd of fds) {
@@ -281,6 +294,7 @@ async function attach(kind: 'tun' | 'tap', dp: Dataplane, engine: EngineRef | st
         rxPolicy,
         rxMaxWaitMs,
         idleTimeoutMs,
+        vnetHdrLen: vnet?.headerLen ?? 0,
       });
     }
   } catch (err) {
@@ -290,7 +304,7 @@ async function attach(kind: 'tun' | 'tap', dp: Dataplane, engine: EngineRef | st
     iface.close();
     throw err;
   }
-  return new TunTapPort(kind, dp, iface, queues);
+  return new TunTapPort(kind, dp, iface, queues, offloads);
 }
 
 /**

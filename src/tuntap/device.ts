@@ -16,6 +16,12 @@
  * once). A TUN has no batched write: it is still one write(2) per frame, but the call into the
  * addon costs about as much as a third of one (docs/BENCHMARKS.md, ## TUN).
  *
+ * With `vnetHdr` (TUN only; vnet.ts), the descriptors carry the virtio-net header and the kernel
+ * hands over TCP super-packets of up to 64 KiB: the addon segments them into plain packets
+ * (rx: 'segment', the default; a per-queue scratch buffer holds a super-packet whose segments
+ * did not fit one batch, and reading goes on with it at once) or delivers them whole, header
+ * first (rx: 'raw', slots of 64 KiB).
+ *
  * Drops are counted, never thrown (the device contract): a frame longer than a slot, one the
  * kernel refuses (EINVAL: not IPv4/IPv6 on a TUN; EIO: link down), frames read while no
  * handler is set, sends after close. An error that ends the descriptor (the interface was
@@ -25,7 +31,7 @@
  * goes away with its last descriptor unless it is persistent (made with `ip tuntap add`).
  */
 
-import { PktError, PktTypeError, intInRange } from '../errors.js';
+import { ConfigError, PktError, PktTypeError, intInRange } from '../errors.js';
 import type { AddrListener, FrameHandler, L2Device, L3Device, PacketHandler } from '../core/device.js';
 import { IpPrefix } from '../wire/addr.js';
 import { ETH_HEADER_LEN } from '../wire/ethernet.js';
@@ -39,7 +45,8 @@ import {
   checkInterfaceOptions,
   openInterface,
 } from './iface.js';
-import { IO_STATS_LEN, IoStat, type TunTapStats, type TuntapNative, ioStats, tuntapNative } from './native.js';
+import { IO_STATS_LEN, IoStat, type TunTapStats, type TuntapNative, VnetState, ioStats, tuntapNative, vnetScratchLen, vnetState } from './native.js';
+import { type VnetConfig, type VnetHdrOptions, checkVnetOption } from './vnet.js';
 import { poller } from './poller.js';
 
 /** Options of `Tun.open` / `Tap.open` (and `attach`). */
@@ -53,6 +60,11 @@ export interface DeviceOptions extends InterfaceOptions {
    * at the end of the current event-loop job). 0: every `send` writes at once.
    */
   sendBatch?: number;
+  /**
+   * TUN only: the virtio-net header with checksum and segmentation offloads (`true`: rx
+   * 'segment', 10-byte header, checksum + TSO). See vnet.ts for what reads deliver in each mode.
+   */
+  vnetHdr?: boolean | VnetHdrOptions;
 }
 
 const POLLNVAL = 0x20;
@@ -61,6 +73,8 @@ const BATCHES_PER_WAKE = 8;
 /** 802.1Q tag: a TAP frame may carry one beyond the MTU. */
 const VLAN_TAG_LEN = 4;
 const EBADF = 9;
+/** The largest IP packet (a GSO super-packet read whole with rx: 'raw'). */
+const IP_MAX_LEN = 65535;
 
 function noHandler(): void {}
 
@@ -96,6 +110,16 @@ abstract class TunTapDevice {
   private readonly outMeta: Int32Array;
   private outPending = 0;
   private readonly flushBound = (): void => this.flushSends();
+  /** The virtio-net header's length on the descriptors (0: none). */
+  readonly vnetHdrLen: number;
+  /** TunOffload bits the kernel granted (0 without the header). */
+  readonly offloads: number;
+  private readonly vnetRx: 'segment' | 'raw' | null;
+  // Per queue, with a vnet header: the reader's state and (rx 'segment') its scratch buffer.
+  private readonly vnetStates: Int32Array[];
+  private scratch: Uint8Array[];
+  /** Blank header bytes put before each sent packet (rx 'segment'; 'raw' frames carry their own). */
+  private readonly txPrefix: number;
   private closing: Promise<void> | null = null;
   private failed = false;
   private resolveDone: () => void = () => {};
@@ -104,7 +128,7 @@ abstract class TunTapDevice {
   /** Why the device failed (its interface was deleted, say), or null. */
   error: PktError | null = null;
 
-  protected constructor(n: TuntapNative, iface: Iface, fds: number[], opts: DeviceOptions, extraLen: number) {
+  protected constructor(n: TuntapNative, iface: Iface, fds: number[], opts: DeviceOptions, extraLen: number, vnet: VnetConfig | null, offloads: number) {
     this.n = n;
     this.iface = iface;
     this.fds = fds;
@@ -112,6 +136,12 @@ abstract class TunTapDevice {
     this.batch = intInRange('tuntap: batch', opts.batch ?? 64, 1, 4096);
     this.headroom = intInRange('tuntap: headroom', opts.headroom ?? 64, 0, 4096);
     this.extraLen = extraLen;
+    this.vnetHdrLen = vnet?.headerLen ?? 0;
+    this.offloads = offloads;
+    this.vnetRx = vnet?.rx ?? null;
+    this.vnetStates = vnet === null ? [] : fds.map(() => vnetState(vnet.headerLen, vnet.rx === 'segment'));
+    this.scratch = fds.map(() => new Uint8Array(0));
+    this.txPrefix = vnet?.rx === 'segment' ? vnet.headerLen : 0;
     this.slotSize = 0;
     this.data = new Uint8Array(0);
     // The addon takes slot arrays of a power-of-two length; reads fill the first `batch`.
@@ -131,14 +161,23 @@ abstract class TunTapDevice {
     fds.forEach((fd, q) => p.add(fd, (revents) => this.onReadable(q, revents)));
   }
 
-  /** (Re)sizes the read slots for frames of `mtu` plus the link header. */
+  /** (Re)sizes the read slots for frames of `mtu` plus the link header (vnet 'raw': the header and 64 KiB). */
   private sizeSlots(mtu: number): void {
-    const size = (this.headroom + mtu + this.extraLen + 7) & ~7;
+    const frameMax = this.vnetRx === 'raw' ? this.vnetHdrLen + IP_MAX_LEN : mtu + this.extraLen;
+    const size = (this.headroom + frameMax + 7) & ~7;
     if (size <= this.slotSize) return;
     this.slotSize = size;
     this.data = new Uint8Array(pow2(this.batch) * size);
     for (let i = 0; i < this.batch; i++) this.views[i] = this.data.subarray(0, 0);
     this.viewLen.fill(-1);
+    if (this.vnetRx === 'segment') {
+      // A super-packet being segmented (the carry) stays where it is in the larger buffer.
+      this.scratch = this.scratch.map((old) => {
+        const next = new Uint8Array(vnetScratchLen(size - this.headroom));
+        next.set(old);
+        return next;
+      });
+    }
   }
 
   /** The interface's name. */
@@ -171,8 +210,9 @@ abstract class TunTapDevice {
     const headroom = this.headroom;
     const data = this.data;
     const meta = this.meta;
+    const st = q < this.vnetStates.length ? this.vnetStates[q]! : null;
     for (let b = 0; b < BATCHES_PER_WAKE; b++) {
-      const k = n.tuntapReadSlots(fd, data, meta, slotSize, headroom, 0, this.batch, c);
+      const k = st === null ? n.tuntapReadSlots(fd, data, meta, slotSize, headroom, 0, this.batch, c) : n.tuntapReadSlotsVnet(fd, data, meta, slotSize, headroom, 0, this.batch, c, this.scratch[q]!, st);
       c[IoStat.RxBatches]!++;
       if (this.closing !== null) {
         c[IoStat.RxDropClosed]! += k;
@@ -201,6 +241,13 @@ abstract class TunTapDevice {
       }
       if (k < this.batch) break;
     }
+    // Segments of a super-packet still waiting: go on once the event loop had its turn (the
+    // descriptor may not be readable again).
+    if (st !== null && st[VnetState.CarryLen] !== 0 && this.closing === null && !this.failed) {
+      setImmediate(() => {
+        if (this.closing === null && !this.failed) this.onReadable(q, 0);
+      });
+    }
     if (c[IoStat.FatalErrno] !== 0 || (revents & POLLNVAL) !== 0) this.fail(c[IoStat.FatalErrno] || EBADF);
   }
 
@@ -219,7 +266,8 @@ abstract class TunTapDevice {
     const len = frame.length;
     if (this.sendBatch === 0 || len > this.outSlotSize) {
       if (this.outPending > 0) this.flushSends();
-      this.n.tuntapWrite(this.fds[0]!, frame, c);
+      if (this.txPrefix === 0) this.n.tuntapWrite(this.fds[0]!, frame, c);
+      else this.n.tuntapWriteVnet(this.fds[0]!, frame, c, this.txPrefix);
       if (c[IoStat.FatalErrno] !== 0) this.fail(c[IoStat.FatalErrno]!);
       return;
     }
@@ -237,7 +285,8 @@ abstract class TunTapDevice {
     if (k === 0 || this.failed) return;
     this.outPending = 0;
     const c = this.counters[0]!;
-    this.n.tuntapWriteSlots(this.fds[0]!, this.outData, this.outMeta, this.outSlotSize, 0, k, c);
+    if (this.txPrefix === 0) this.n.tuntapWriteSlots(this.fds[0]!, this.outData, this.outMeta, this.outSlotSize, 0, k, c);
+    else this.n.tuntapWriteSlotsVnet(this.fds[0]!, this.outData, this.outMeta, this.outSlotSize, 0, k, c, this.txPrefix);
     if (c[IoStat.FatalErrno] !== 0) this.fail(c[IoStat.FatalErrno]!);
   }
 
@@ -318,12 +367,17 @@ abstract class TunTapDevice {
 }
 
 function checkOpenOptions(what: string, opts: DeviceOptions, tap: boolean) {
-  return checkInterfaceOptions(what, opts, tap, ['batch', 'headroom', 'sendBatch']);
+  const cfg = checkInterfaceOptions(what, opts, tap, ['batch', 'headroom', 'sendBatch', 'vnetHdr']);
+  if (tap && opts.vnetHdr !== undefined && opts.vnetHdr !== false) throw new ConfigError(`${what}: vnetHdr is supported on TUN devices only`);
+  return { cfg, vnet: checkVnetOption(what, opts.vnetHdr) };
 }
 
 /**
  * A TUN device: an `L3Device` whose handler gets the IPv4 and IPv6 packets the kernel routes
  * into the interface, and whose `send` hands packets to the kernel as if they arrived on it.
+ *
+ * With `vnetHdr: { rx: 'raw' }` the handler's frames and `send`'s are the virtio-net header
+ * followed by the packet (possibly a 64 KiB super-packet): see vnet.ts.
  *
  * `addr` is what pktkit considers the device's address (an L3Hub routes to the device by it):
  * it starts as the first of `addrs` and changes with `setAddr`, which, unlike `addAddr`, does
@@ -333,8 +387,8 @@ export class Tun extends TunTapDevice implements L3Device {
   private prefix: IpPrefix | null;
   private listeners: AddrListener[] = [];
 
-  private constructor(n: TuntapNative, iface: Iface, fds: number[], opts: DeviceOptions, addr: IpPrefix | null) {
-    super(n, iface, fds, opts, 0);
+  private constructor(n: TuntapNative, iface: Iface, fds: number[], opts: DeviceOptions, addr: IpPrefix | null, vnet: VnetConfig | null, offloads: number) {
+    super(n, iface, fds, opts, 0, vnet, offloads);
     this.prefix = addr;
   }
 
@@ -345,10 +399,10 @@ export class Tun extends TunTapDevice implements L3Device {
    * @throws {PktTypeError|PktRangeError} on bad options.
    */
   static async open(opts: DeviceOptions = {}): Promise<Tun> {
-    const cfg = checkOpenOptions('Tun.open', opts, false);
+    const { cfg, vnet } = checkOpenOptions('Tun.open', opts, false);
     const n = tuntapNative();
-    const { iface, fds } = openInterface(n, cfg, false, false);
-    return Tun.make(n, iface, fds, opts, cfg.addrs);
+    const { iface, fds, offloads } = openInterface(n, cfg, false, false, null, vnet);
+    return Tun.make(n, iface, fds, opts, cfg.addrs, vnet, offloads);
   }
 
   /**
@@ -360,15 +414,15 @@ export class Tun extends TunTapDevice implements L3Device {
     checkIfName(name, 'Tun.attach');
     if (name === '') throw new PktTypeError('Tun.attach: expected the name of an existing interface');
     const { attachNetns, ...rest } = opts;
-    const cfg = checkOpenOptions('Tun.attach', { ...rest, name }, false);
+    const { cfg, vnet } = checkOpenOptions('Tun.attach', { ...rest, name }, false);
     const n = tuntapNative();
-    const { iface, fds } = openInterface(n, cfg, false, true, attachNetns ?? null);
-    return Tun.make(n, iface, fds, opts, cfg.addrs);
+    const { iface, fds, offloads } = openInterface(n, cfg, false, true, attachNetns ?? null, vnet);
+    return Tun.make(n, iface, fds, opts, cfg.addrs, vnet, offloads);
   }
 
-  private static make(n: TuntapNative, iface: Iface, fds: number[], opts: DeviceOptions, addrs: IpPrefix[]): Tun {
+  private static make(n: TuntapNative, iface: Iface, fds: number[], opts: DeviceOptions, addrs: IpPrefix[], vnet: VnetConfig | null, offloads: number): Tun {
     try {
-      return new Tun(n, iface, fds, opts, addrs[0] ?? null);
+      return new Tun(n, iface, fds, opts, addrs[0] ?? null, vnet, offloads);
     } catch (err) {
       iface.close();
       for (const fd of fds) n.fdClose(fd);
@@ -418,7 +472,7 @@ export class Tap extends TunTapDevice implements L2Device {
   private mac: number;
 
   private constructor(n: TuntapNative, iface: Iface, fds: number[], opts: DeviceOptions) {
-    super(n, iface, fds, opts, ETH_HEADER_LEN + VLAN_TAG_LEN);
+    super(n, iface, fds, opts, ETH_HEADER_LEN + VLAN_TAG_LEN, null, 0);
     this.mac = iface.info().mac ?? 0;
   }
 
@@ -427,7 +481,7 @@ export class Tap extends TunTapDevice implements L2Device {
    * @throws as `Tun.open`.
    */
   static async open(opts: DeviceOptions = {}): Promise<Tap> {
-    const cfg = checkOpenOptions('Tap.open', opts, true);
+    const { cfg } = checkOpenOptions('Tap.open', opts, true);
     const n = tuntapNative();
     const { iface, fds } = openInterface(n, cfg, true, false);
     return Tap.make(n, iface, fds, opts);
@@ -442,7 +496,7 @@ export class Tap extends TunTapDevice implements L2Device {
     checkIfName(name, 'Tap.attach');
     if (name === '') throw new PktTypeError('Tap.attach: expected the name of an existing interface');
     const { attachNetns, ...rest } = opts;
-    const cfg = checkOpenOptions('Tap.attach', { ...rest, name }, true);
+    const { cfg } = checkOpenOptions('Tap.attach', { ...rest, name }, true);
     const n = tuntapNative();
     const { iface, fds } = openInterface(n, cfg, true, true, attachNetns ?? null);
     return Tap.make(n, iface, fds, opts);

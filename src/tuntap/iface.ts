@@ -12,6 +12,7 @@
 import { PktError, PktRangeError, PktTypeError, intInRange } from '../errors.js';
 import { IpAddr, IpPrefix, formatMac, toMac } from '../wire/addr.js';
 import type { TuntapNative } from './native.js';
+import type { VnetConfig } from './vnet.js';
 
 /**
  * A network namespace: a name under /run/netns (`ip netns add NAME`), a path to a namespace
@@ -346,20 +347,22 @@ export function checkInterfaceOptions(what: string, opts: InterfaceOptions, tap:
   return { name, multiQueue, queues, mtu, addrs, routes, up, netns, mac, txQueueLen };
 }
 
-/** An opened device: its interface (configured) and its descriptors, one per queue. */
+/** An opened device: its interface (configured), its descriptors (one per queue), and the offloads granted (vnet header). */
 export interface OpenedInterface {
   iface: Iface;
   fds: number[];
+  offloads: number;
 }
 
 /**
- * Creates (`attach` false) or attaches to (`attach` true) a TUN or TAP device, moves it into
+ * Creates (`attach` false) or attaches to (`attach` true) a TUN or TAP device (with the
+ * virtio-net header and offloads of `vnet`, if given), moves it into
  * `cfg.netns` if asked, and configures it: MAC, MTU, txqueuelen, addresses, link
  * state, then routes. On any failure everything opened is released before the error is thrown.
  * @throws {PktError} ERR_PKT_IO when the kernel refuses a step (the message says which).
  */
-export function openInterface(n: TuntapNative, cfg: InterfaceConfig, tap: boolean, attach: boolean, attachNetns: NetnsRef | null = null): OpenedInterface {
-  let opened: { name: string; fds: number[] };
+export function openInterface(n: TuntapNative, cfg: InterfaceConfig, tap: boolean, attach: boolean, attachNetns: NetnsRef | null = null, vnet: VnetConfig | null = null): OpenedInterface {
+  let opened: { name: string; fds: number[]; offloads: number };
   const where = attachNetns === null ? null : netnsPath(attachNetns);
   try {
     opened = n.tuntapOpen({
@@ -369,6 +372,7 @@ export function openInterface(n: TuntapNative, cfg: InterfaceConfig, tap: boolea
       multiQueue: cfg.multiQueue,
       create: !attach,
       ...(where === null ? {} : { netns: where }),
+      ...(vnet === null ? {} : { vnetHdrLen: vnet.headerLen, offloads: vnet.offloads }),
     });
   } catch (err) {
     throw ioError(attach ? `attach to ${cfg.name}` : `create ${tap ? 'TAP' : 'TUN'} ${cfg.name || '(any name)'}`, err);
@@ -384,7 +388,7 @@ export function openInterface(n: TuntapNative, cfg: InterfaceConfig, tap: boolea
     iface.setUp(cfg.up);
     // IPv4 refuses a route through a link that is down ("Device for nexthop is not up").
     for (const r of cfg.routes) iface.addRoute(r);
-    return { iface, fds: opened.fds };
+    return { iface, fds: opened.fds, offloads: opened.offloads };
   } catch (err) {
     iface?.close();
     for (const fd of opened.fds) n.fdClose(fd);

@@ -70,6 +70,8 @@ export interface IoThreadData {
   rxMaxWaitMs: number;
   /** Longest park (a stop is noticed by the kick; this only bounds a lost one). */
   idleTimeoutMs: number;
+  /** The virtio-net header's length on the descriptor (0: none; reads segment super-packets). */
+  vnetHdrLen: number;
 }
 
 /**
@@ -85,8 +87,8 @@ export function runIoThread(d: IoThreadData, onRunning: () => void = () => {}): 
   const kick = n.eventfdCreate();
   Atomics.store(ctl, IoControl.KickFd, kick + 1);
   const bell = new Doorbell(d.end.doorbell);
-  const rx = new NativeRingProducer(d.end.toEngine, n, new Doorbell(d.end.engineDoorbell), d.batch);
-  const tx = new NativeRingConsumer(d.end.fromEngine, n, d.batch);
+  const rx = new NativeRingProducer(d.end.toEngine, n, new Doorbell(d.end.engineDoorbell), d.batch, d.vnetHdrLen);
+  const tx = new NativeRingConsumer(d.end.fromEngine, n, d.batch, d.vnetHdrLen);
   const fds = new Int32Array([fd]);
   const ready = new Int32Array(1);
   const waitPolicy = d.rxPolicy === 'wait';
@@ -114,8 +116,8 @@ export function runIoThread(d: IoThreadData, onRunning: () => void = () => {}): 
         fullSince = -1;
         continue;
       }
-      if (r === FILL_FULL && n.waitFds(fds, -1, 0, ready) > 0) {
-        // The engine's ring is full and the kernel has frames for it.
+      if (r === FILL_FULL && (rx.pending || n.waitFds(fds, -1, 0, ready) > 0)) {
+        // The engine's ring is full and the kernel has frames for it (or segments are waiting).
         c[IoStat.RxFullWaits]!++;
         const now = performance.now();
         if (fullSince < 0) fullSince = now;
@@ -129,7 +131,7 @@ export function runIoThread(d: IoThreadData, onRunning: () => void = () => {}): 
         continue;
       }
       bell.prepare();
-      if (tx.available() > 0) {
+      if (tx.available() > 0 || rx.pending) {
         bell.cancel();
         continue;
       }

@@ -46,6 +46,10 @@ export const IoStat = {
   FatalErrno: 11,
   RxSyscalls: 12,
   TxSyscalls: 13,
+  /** vnet header: GSO super-packets read (segmented or delivered whole). */
+  RxGso: 14,
+  /** vnet header: packets dropped because their header could not be acted on. */
+  RxVnetBad: 15,
   // ---- TypeScript's
   /** Read frames dropped because the engine's ring stayed full. */
   RxDropFull: 16,
@@ -71,6 +75,36 @@ export const IoStat = {
 /** Doubles in a device's counters array. */
 export const IO_STATS_LEN = 32;
 
+/**
+ * Int32 indices of a vnet reader's state (native/src/tuntap/vnet_io.rs `state`): the header
+ * length and mode are set by the owner; the carry (a super-packet still being segmented in the
+ * scratch buffer) is the addon's.
+ */
+export const VnetState = {
+  HdrLen: 0,
+  /** VNET_MODE_RAW or VNET_MODE_SEGMENT. */
+  Mode: 1,
+  /** Bytes of a super-packet waiting in scratch: read again even if the descriptor is not readable. */
+  CarryLen: 2,
+  CarryNext: 3,
+} as const;
+export const VNET_STATE_LEN = 4;
+export const VNET_MODE_RAW = 0;
+export const VNET_MODE_SEGMENT = 1;
+
+/** Bytes of scratch a segmenting reader needs for slots with `room` bytes after the headroom. */
+export function vnetScratchLen(room: number): number {
+  return 16 + room + 65536;
+}
+
+/** A vnet reader's state array. */
+export function vnetState(headerLen: number, segment: boolean): Int32Array {
+  const s = new Int32Array(VNET_STATE_LEN);
+  s[VnetState.HdrLen] = headerLen;
+  s[VnetState.Mode] = segment ? VNET_MODE_SEGMENT : VNET_MODE_RAW;
+  return s;
+}
+
 /** A device's counters, as `stats()` reports them (directions are the device's: see above). */
 export interface TunTapStats {
   /** Frames and bytes read from the device (sent by the kernel into it). */
@@ -86,6 +120,8 @@ export interface TunTapStats {
   parks: number;
   wakeups: number;
   timeouts: number;
+  /** vnet header: GSO super-packets read (each segmented, or delivered whole with rx: 'raw'). */
+  rxGso: number;
   /** read(2) and write(2) calls made (the batched read tries until EAGAIN). */
   rxSyscalls: number;
   txSyscalls: number;
@@ -97,6 +133,7 @@ export interface TunTapStats {
 
 const DROP_NAMES: readonly [number, string][] = [
   [IoStat.RxTooBig, 'rx-too-big'],
+  [IoStat.RxVnetBad, 'rx-vnet-bad'],
   [IoStat.RxDropFull, 'rx-queue-full'],
   [IoStat.RxDropClosed, 'rx-closed'],
   [IoStat.RxNoHandler, 'rx-no-handler'],
@@ -134,6 +171,7 @@ export function ioStats(arrays: readonly Float64Array[]): TunTapStats {
     parks: sum(IoStat.Parks),
     wakeups: sum(IoStat.Wakeups),
     timeouts: sum(IoStat.Timeouts),
+    rxGso: sum(IoStat.RxGso),
     rxSyscalls: sum(IoStat.RxSyscalls),
     txSyscalls: sum(IoStat.TxSyscalls),
     lastErrno,

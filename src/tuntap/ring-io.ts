@@ -17,12 +17,16 @@
  * - consuming: read the slots between TAIL and HEAD, then release them with one
  *   Atomics.store(TAIL), add to the Consumed counters, and notify a producer waiting for room.
  *
+ * With a virtio-net header on the descriptor (`vnetHdrLen`), reads segment super-packets into
+ * the slots (the addon's rx 'segment' mode; a super-packet whose segments did not fit the free
+ * slots waits in this end's scratch buffer: `pending`) and writes put a blank header first.
+ *
  * test/tuntap/ring-io.test.ts checks this against RingProducer and RingConsumer on the other
  * side, across the counters' wrap-around. If spsc-ring.ts's layout changes, change it here too.
  */
 
 import { Doorbell, RingStat, type RingDescriptor } from '../../rings/index.js';
-import { IoStat, type TuntapNative } from './native.js';
+import { IoStat, type TuntapNative, VnetState, vnetScratchLen, vnetState } from './native.js';
 
 // rings/spsc-ring.ts: Int32 indices of the control words, and the areas' sizes.
 const HEAD = 0;
@@ -70,14 +74,24 @@ export class NativeRingProducer {
   // One slot of scratch for frames dropped while the ring is full (read to make progress).
   private readonly scratch: Uint8Array;
   private readonly scratchMeta = new Int32Array(META_INTS);
+  // With a vnet header: the segmenting reader's state and scratch (null / empty without).
+  private readonly vnet: Int32Array | null;
+  private readonly vnetScratch: Uint8Array;
 
-  constructor(d: RingDescriptor, n: TuntapNative, doorbell: Doorbell, batch: number) {
+  constructor(d: RingDescriptor, n: TuntapNative, doorbell: Doorbell, batch: number, vnetHdrLen = 0) {
     this.r = new RingMemory(d);
     this.n = n;
     this.doorbell = doorbell;
     this.batch = batch;
     this.head = Atomics.load(this.r.ctl, HEAD);
     this.scratch = new Uint8Array(65536 + 64);
+    this.vnet = vnetHdrLen === 0 ? null : vnetState(vnetHdrLen, true);
+    this.vnetScratch = new Uint8Array(vnetHdrLen === 0 ? 0 : vnetScratchLen(d.slotSize - d.headroom));
+  }
+
+  /** Segments of a super-packet are waiting for free slots (fill again, readable or not). */
+  get pending(): boolean {
+    return this.vnet !== null && this.vnet[VnetState.CarryLen] !== 0;
   }
 
   get closed(): boolean {
@@ -96,7 +110,11 @@ export class NativeRingProducer {
     if (free <= 0) return FILL_FULL;
     const bytesBefore = c[IoStat.RxBytes]!;
     c[IoStat.RxBatches]!++;
-    const k = this.n.tuntapReadSlots(fd, r.data, r.meta, r.slotSize, r.headroom, this.head >>> 0, free < this.batch ? free : this.batch, c);
+    const count = free < this.batch ? free : this.batch;
+    const k =
+      this.vnet === null
+        ? this.n.tuntapReadSlots(fd, r.data, r.meta, r.slotSize, r.headroom, this.head >>> 0, count, c)
+        : this.n.tuntapReadSlotsVnet(fd, r.data, r.meta, r.slotSize, r.headroom, this.head >>> 0, count, c, this.vnetScratch, this.vnet);
     if (k > 0) {
       this.head = (this.head + k) | 0;
       r.stats[RingStat.Pushed]! += k;
@@ -122,8 +140,18 @@ export class NativeRingProducer {
     return ((this.head - Atomics.load(ctl, TAIL)) | 0) < r.slots;
   }
 
-  /** Reads one frame from `fd` and drops it (the ring stayed full). Returns true if there was one. */
+  /**
+   * Reads one frame from `fd` and drops it (the ring stayed full), or the rest of a super-packet
+   * being segmented. Returns true if there was one.
+   */
   dropOne(fd: number, c: Float64Array): boolean {
+    if (this.vnet !== null && this.vnet[VnetState.CarryLen] !== 0) {
+      this.vnet[VnetState.CarryLen] = 0;
+      this.vnet[VnetState.CarryNext] = 0;
+      c[IoStat.RxDropFull]!++;
+      this.r.stats[RingStat.DropFull]!++;
+      return true;
+    }
     const frames = c[IoStat.RxFrames]!;
     const bytes = c[IoStat.RxBytes]!;
     const k = this.n.tuntapReadSlots(fd, this.scratch, this.scratchMeta, this.scratch.length, 0, 0, 1, c);
@@ -149,12 +177,15 @@ export class NativeRingConsumer {
   private readonly n: TuntapNative;
   private readonly batch: number;
   private tail: number;
+  /** Blank virtio-net header bytes written before each frame (0: no header on the descriptor). */
+  private readonly txPrefix: number;
 
-  constructor(d: RingDescriptor, n: TuntapNative, batch: number) {
+  constructor(d: RingDescriptor, n: TuntapNative, batch: number, vnetHdrLen = 0) {
     this.r = new RingMemory(d);
     this.n = n;
     this.batch = batch;
     this.tail = Atomics.load(this.r.ctl, TAIL);
+    this.txPrefix = vnetHdrLen;
   }
 
   get closed(): boolean {
@@ -173,7 +204,10 @@ export class NativeRingConsumer {
     if (k <= 0) return 0;
     if (k > this.batch) k = this.batch;
     c[IoStat.TxBatches]!++;
-    const done = this.n.tuntapWriteSlots(fd, r.data, r.meta, r.slotSize, this.tail >>> 0, k, c);
+    const done =
+      this.txPrefix === 0
+        ? this.n.tuntapWriteSlots(fd, r.data, r.meta, r.slotSize, this.tail >>> 0, k, c)
+        : this.n.tuntapWriteSlotsVnet(fd, r.data, r.meta, r.slotSize, this.tail >>> 0, k, c, this.txPrefix);
     this.release(done);
     return done;
   }

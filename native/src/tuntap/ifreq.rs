@@ -49,9 +49,10 @@ pub fn check_ifname(name: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// The ifreq for TUNSETIFF: `name` (may be empty) and the mode flags. IFF_NO_PI is always set:
+/// The ifreq for TUNSETIFF: `name` (may be empty) and the mode flags (`vnet_hdr`: IFF_VNET_HDR,
+/// every read and write starts with a virtio-net header). IFF_NO_PI is always set:
 /// frames are read and written with no prefix.
-pub fn tunsetiff_req(name: &str, tap: bool, multi_queue: bool, exclusive: bool) -> Result<IfReq, String> {
+pub fn tunsetiff_req(name: &str, tap: bool, multi_queue: bool, exclusive: bool, vnet_hdr: bool) -> Result<IfReq, String> {
     check_ifname(name)?;
     let mut req = IfReq { name: [0; IFNAMSIZ], flags: 0, pad: [0; 22] };
     req.name[..name.len()].copy_from_slice(name.as_bytes());
@@ -61,6 +62,9 @@ pub fn tunsetiff_req(name: &str, tap: bool, multi_queue: bool, exclusive: bool) 
     }
     if exclusive {
         req.flags |= IFF_TUN_EXCL;
+    }
+    if vnet_hdr {
+        req.flags |= super::vnet::IFF_VNET_HDR;
     }
     Ok(req)
 }
@@ -82,7 +86,7 @@ mod tests {
 
     #[test]
     fn tun_request() {
-        let r = tunsetiff_req("tun7", false, false, false).unwrap();
+        let r = tunsetiff_req("tun7", false, false, false, false).unwrap();
         let b = bytes(&r);
         assert_eq!(&b[..5], b"tun7\0");
         assert!(b[5..16].iter().all(|&x| x == 0));
@@ -94,22 +98,28 @@ mod tests {
 
     #[test]
     fn tap_multiqueue_exclusive_request() {
-        let r = tunsetiff_req("tap0", true, true, true).unwrap();
+        let r = tunsetiff_req("tap0", true, true, true, false).unwrap();
         assert_eq!(r.flags, IFF_TAP | IFF_NO_PI | IFF_MULTI_QUEUE | IFF_TUN_EXCL);
         assert_eq!(r.flags, 0x9102);
     }
 
     #[test]
+    fn vnet_header_request() {
+        let r = tunsetiff_req("tun1", false, false, false, true).unwrap();
+        assert_eq!(r.flags, IFF_TUN | IFF_NO_PI | 0x4000);
+    }
+
+    #[test]
     fn empty_name_lets_the_kernel_choose() {
-        let r = tunsetiff_req("", false, false, false).unwrap();
+        let r = tunsetiff_req("", false, false, false, false).unwrap();
         assert!(r.name.iter().all(|&x| x == 0));
         assert_eq!(r.name(), "");
     }
 
     #[test]
     fn fifteen_bytes_fit_sixteen_do_not() {
-        assert!(tunsetiff_req("abcdefghijklmno", false, false, false).is_ok());
-        let e = tunsetiff_req("abcdefghijklmnop", false, false, false).err().unwrap();
+        assert!(tunsetiff_req("abcdefghijklmno", false, false, false, false).is_ok());
+        let e = tunsetiff_req("abcdefghijklmnop", false, false, false, false).err().unwrap();
         assert!(e.contains("16 bytes"), "{e}");
     }
 
@@ -123,7 +133,7 @@ mod tests {
 
     #[test]
     fn name_without_terminator() {
-        let mut r = tunsetiff_req("", false, false, false).unwrap();
+        let mut r = tunsetiff_req("", false, false, false, false).unwrap();
         r.name = *b"abcdefghijklmnop";
         assert_eq!(r.name(), "abcdefghijklmnop");
     }

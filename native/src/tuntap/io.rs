@@ -50,6 +50,11 @@ pub mod stat {
     pub const RX_SYSCALLS: usize = 12;
     /// write(2) calls made.
     pub const TX_SYSCALLS: usize = 13;
+    /// vnet header: GSO super-packets read (segmented or delivered whole).
+    pub const RX_GSO: usize = 14;
+    /// vnet header: packets read and dropped because their header could not be acted on (a GSO
+    /// type pktkit does not segment, checksum offsets outside the packet, no header at all).
+    pub const RX_VNET_BAD: usize = 15;
     /// Length the stats array must have at least.
     pub const NATIVE_LEN: usize = 16;
 }
@@ -58,8 +63,8 @@ pub mod stat {
 pub struct Slots {
     data: *mut u8,
     meta: *mut i32,
-    mask: u32,
-    slot_size: usize,
+    pub(super) mask: u32,
+    pub(super) slot_size: usize,
 }
 
 impl Slots {
@@ -77,12 +82,12 @@ impl Slots {
         Ok(Slots { data, meta, mask: (slots - 1) as u32, slot_size })
     }
 
-    fn slot_ptr(&self, slot: usize) -> *mut u8 {
+    pub(super) fn slot_ptr(&self, slot: usize) -> *mut u8 {
         // SAFETY (for callers): slot <= mask, and the area holds (mask + 1) * slot_size bytes.
         unsafe { self.data.add(slot * self.slot_size) }
     }
 
-    fn set_meta(&self, slot: usize, off: i32, len: i32) {
+    pub(super) fn set_meta(&self, slot: usize, off: i32, len: i32) {
         // SAFETY: meta holds 2 * (mask + 1) ints and slot <= mask.
         unsafe {
             self.meta.add(2 * slot).write_volatile(off);
@@ -90,18 +95,18 @@ impl Slots {
         }
     }
 
-    fn meta(&self, slot: usize) -> (i32, i32) {
+    pub(super) fn meta(&self, slot: usize) -> (i32, i32) {
         // SAFETY: as in set_meta.
         unsafe { (self.meta.add(2 * slot).read_volatile(), self.meta.add(2 * slot + 1).read_volatile()) }
     }
 }
 
-fn errno() -> i32 {
+pub(super) fn errno() -> i32 {
     io::Error::last_os_error().raw_os_error().unwrap_or(libc::EIO)
 }
 
 /// Errors after which the descriptor is of no more use.
-fn is_fatal(e: i32) -> bool {
+pub(super) fn is_fatal(e: i32) -> bool {
     matches!(e, libc::EBADF | libc::EBADFD | libc::EFAULT | libc::ENODEV | libc::ENXIO | libc::EPIPE)
 }
 
@@ -154,11 +159,25 @@ pub fn read_slots(fd: i32, s: &Slots, headroom: u32, first: u32, count: u32, sta
     filled
 }
 
-/// Writes one frame; counts it in `stats`. Returns 0 or the errno of a dropped frame.
-pub fn write_one(fd: i32, p: *const u8, len: usize, stats: &mut [f64]) -> i32 {
+/// Zero bytes written before a frame on a descriptor that expects a virtio-net header: an
+/// all-zero header says "a plain packet, checksum complete, no segmentation".
+static ZERO_HDR: [u8; 16] = [0; 16];
+
+/// Writes one frame, after `prefix` zero bytes (a blank virtio-net header; 0: none, at most 16);
+/// counts it in `stats`. Returns 0 or the errno of a dropped frame.
+pub fn write_one(fd: i32, p: *const u8, len: usize, prefix: usize, stats: &mut [f64]) -> i32 {
+    let iov = [
+        libc::iovec { iov_base: ZERO_HDR.as_ptr() as *mut libc::c_void, iov_len: prefix.min(ZERO_HDR.len()) },
+        libc::iovec { iov_base: p as *mut libc::c_void, iov_len: len },
+    ];
     loop {
-        // SAFETY: the caller guarantees p .. p + len is readable.
-        let n = unsafe { libc::write(fd, p.cast(), len) };
+        let n = if prefix == 0 {
+            // SAFETY: the caller guarantees p .. p + len is readable.
+            unsafe { libc::write(fd, p.cast(), len) }
+        } else {
+            // SAFETY: both iovecs point at readable memory of their length.
+            unsafe { libc::writev(fd, iov.as_ptr(), 2) }
+        };
         stats[stat::TX_SYSCALLS] += 1.0;
         if n >= 0 {
             stats[stat::TX_FRAMES] += 1.0;
@@ -185,9 +204,10 @@ pub fn write_one(fd: i32, p: *const u8, len: usize, stats: &mut [f64]) -> i32 {
     }
 }
 
-/// Writes the frames of `count` slots from `first` on, as their meta describes. Returns how
-/// many slots it is done with: all of them, unless a fatal error stopped it (recorded).
-pub fn write_slots(fd: i32, s: &Slots, first: u32, count: u32, stats: &mut [f64]) -> u32 {
+/// Writes the frames of `count` slots from `first` on, as their meta describes, each after
+/// `prefix` zero bytes (see write_one). Returns how many slots it is done with: all of them,
+/// unless a fatal error stopped it (recorded).
+pub fn write_slots(fd: i32, s: &Slots, first: u32, count: u32, prefix: usize, stats: &mut [f64]) -> u32 {
     let mut done = 0u32;
     while done < count {
         let slot = (first.wrapping_add(done) & s.mask) as usize;
@@ -199,7 +219,7 @@ pub fn write_slots(fd: i32, s: &Slots, first: u32, count: u32, stats: &mut [f64]
         }
         // SAFETY: off + len lies within the slot (checked above).
         let p = unsafe { s.slot_ptr(slot).add(off as usize) };
-        let e = write_one(fd, p, len as usize, stats);
+        let e = write_one(fd, p, len as usize, prefix, stats);
         if e != 0 && is_fatal(e) {
             break;
         }
@@ -310,7 +330,7 @@ mod tests {
         meta[7] = 2;
         let s = Slots::new(data.as_mut_ptr(), data.len(), meta.as_mut_ptr(), 8, 64).unwrap();
         let mut stats = vec![0f64; stat::NATIVE_LEN];
-        assert_eq!(write_slots(fds.0, &s, 1, 3, &mut stats), 3);
+        assert_eq!(write_slots(fds.0, &s, 1, 3, 0, &mut stats), 3);
         assert_eq!(recv(fds.1).unwrap(), b"hello");
         assert_eq!(recv(fds.1).unwrap(), b"hi");
         assert_eq!(recv(fds.1), None);
@@ -326,7 +346,7 @@ mod tests {
         let mut meta = vec![0, 10];
         let s = Slots::new(data.as_mut_ptr(), data.len(), meta.as_mut_ptr(), 2, 64).unwrap();
         let mut stats = vec![0f64; stat::NATIVE_LEN];
-        assert_eq!(write_slots(-1, &s, 0, 1, &mut stats), 1);
+        assert_eq!(write_slots(-1, &s, 0, 1, 0, &mut stats), 1);
         assert_eq!(stats[stat::FATAL_ERRNO], f64::from(libc::EBADF));
         let mut stats = vec![0f64; stat::NATIVE_LEN];
         assert_eq!(read_slots(-1, &s, 0, 0, 1, &mut stats), 0);
