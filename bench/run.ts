@@ -13,6 +13,8 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { aeadReport, aeadRows } from './aead.bench.js';
 import { coreRows } from './core.bench.js';
+import { dhcpRows } from './dhcp.bench.js';
+import { l2Rows } from './l2.bench.js';
 import { machineLine, markdownTable, runSuite, runSuiteIsolated, type Row, type RowResult } from './harness.js';
 
 /**
@@ -22,6 +24,8 @@ import { machineLine, markdownTable, runSuite, runSuiteIsolated, type Row, type 
  */
 const SUITES: Record<string, { url: string; name: string; make: () => Row[]; after?: (results: RowResult[]) => Promise<string> }> = {
   core: { url: new URL('./core.bench.js', import.meta.url).href, name: 'coreRows', make: coreRows },
+  l2: { url: new URL('./l2.bench.js', import.meta.url).href, name: 'l2Rows', make: l2Rows },
+  dhcp: { url: new URL('./dhcp.bench.js', import.meta.url).href, name: 'dhcpRows', make: dhcpRows },
   aead: { url: new URL('./aead.bench.js', import.meta.url).href, name: 'aeadRows', make: aeadRows, after: aeadReport },
 };
 

@@ -3,9 +3,12 @@
  *
  * The root entry point exports what a user of the Go README looks for first: the device model,
  * hubs, pipes, wiring, Frame/Packet accessors, checksums, addresses and errors. Protocol codecs
- * live under `pktkit/wire`, capture under `pktkit/capture`.
+ * live under `pktkit/wire`, capture under `pktkit/capture`; the L2Adapter and the DHCP server are
+ * here too (their modules, with the rest, are `pktkit/l2` and `pktkit/dhcp`).
  */
 export * from './core/index.js';
+export { L2Adapter, type L2AdapterOptions, type L2AdapterStats } from './l2/index.js';
+export { DHCPServer, createDhcpClient, type DHCPServerOptions, type DHCPServerStats, type DhcpClientOptions } from './dhcp/index.js';
 export * from './errors.js';
 export {
   BROADCAST_MAC,

@@ -92,3 +92,13 @@ test('examples/aead: a batch sealed and opened in place, the damaged slot flagge
   t.regex(out[0]!, /^chacha20-poly1305 \((native addon|node:crypto)\): 64 slots, 1 failed$/);
   t.is(out[1], 'slot 7: tag mismatch, zeroed; slot 8 byte 0 = 8');
 });
+
+test('examples/dhcp-lan: two hosts lease addresses from the DHCP server, resolve each other by ARP, exchange a packet', async (t) => {
+  const out = (await runNode(built('examples/dhcp-lan.js'))).trim().split('\n');
+  t.deepEqual(out, [
+    'alpha leased 10.0.0.100/24, gateway 10.0.0.1, DNS 10.0.0.1',
+    'beta leased 10.0.0.101/24',
+    'beta got a 28-byte packet from 10.0.0.100',
+    'server: 2 leases; alpha knows 10.0.0.101 (REACHABLE)',
+  ]);
+});
