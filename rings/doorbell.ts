@@ -133,6 +133,11 @@ export class Doorbell {
     Atomics.notify(this.cells, SEQ);
   }
 
+  /** True while the consumer has announced that it parks (between `prepare` and its wake-up). */
+  get sleeping(): boolean {
+    return Atomics.load(this.cells, SLEEPING) === 1;
+  }
+
   /** How many times producers found the consumer asleep and woke it. */
   get wakeups(): number {
     return Atomics.load(this.cells, WAKEUPS);
