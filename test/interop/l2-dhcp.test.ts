@@ -216,12 +216,12 @@ exit 0
   const serverMac = server.hwAddr.toString(16).padStart(12, '0').replace(/(..)(?!$)/g, '$1:');
   t.regex(await sh(t, 'ip', ['-n', ns, 'neigh', 'show', '10.0.5.1']), new RegExp(`lladdr ${serverMac}`));
 
-  await sh(t, 'ip', ['netns', 'exec', ns, 'pkill', '-USR1', '-x', 'udhcpc']);
+  udhcpc.kill('SIGUSR1'); // `ip netns exec` execs udhcpc: the child is udhcpc itself
   t.true(await waitFor(() => /udhcpc renew/.test(hook()), 5000), `udhcpc renewed; it said:\n${ulog}`);
   t.regex(hook(), new RegExp(`udhcpc renew ip=${addr1!.replace(/\./g, '\\.')} `), 'the renewal kept the address');
   t.regex(ulog, /sending renew to (server )?10\.0\.5\.1/);
-  await sh(t, 'ip', ['netns', 'exec', ns, 'pkill', '-USR2', '-x', 'udhcpc']);
-  t.true(await waitFor(() => (server.stats().rx['release'] ?? 0) >= 1, 5000), 'the server got the RELEASE');
+  udhcpc.kill('SIGUSR2');
+  t.true(await waitFor(() => (server.stats().rx['release'] ?? 0) >= 1, 5000), `the server got the RELEASE; udhcpc said:\n${ulog}\nserver: ${JSON.stringify(server.stats())}`);
   t.is(server.stats().leases, 0, 'the release freed the address');
   const gone = new Promise((r) => udhcpc.once('exit', r));
   udhcpc.kill('SIGTERM');
