@@ -102,3 +102,9 @@ test('examples/dhcp-lan: two hosts lease addresses from the DHCP server, resolve
     'server: 2 leases; alpha knows 10.0.0.101 (REACHABLE)',
   ]);
 });
+
+test('examples/wg-pair: a packet crosses two WireGuard devices on loopback after their handshake', async (t) => {
+  const out = (await runNode(built('examples/wg-pair.js'))).trim().split('\n');
+  t.is(out[0], 'b got 28 bytes from 10.9.0.1');
+  t.regex(out[1]!, /^a: handshake done, endpoint 127\.0\.0\.1:\d+, tx > 0 bytes$/);
+});
