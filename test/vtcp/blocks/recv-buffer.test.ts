@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { ByteCopier, RecvBuffer, copyBytes } from '../../../src/vtcp/recv-buffer.js';
 import { seqAdd } from '../../../src/vtcp/seq.js';
 import { PktRangeError } from '../../../src/errors.js';
-import { scavengesAfterWarmup } from './alloc-after-warmup.js';
+import { scavengesAfterWarmup } from '../../helpers/alloc.js';
 
 /** Sequence numbers start just below 2^32 so that every test crosses the wrap. */
 const BASE = 0xffff_ff00;

@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { SackScoreboard } from '../../../src/vtcp/sack-scoreboard.js';
 import { seqAdd } from '../../../src/vtcp/seq.js';
 import { PktRangeError } from '../../../src/errors.js';
-import { scavengesAfterWarmup } from './alloc-after-warmup.js';
+import { scavengesAfterWarmup } from '../../helpers/alloc.js';
 
 const UNA = 0xffff_ff00; // the window crosses 2^32
 const MSS = 100;

@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { SendBuffer } from '../../../src/vtcp/send-buffer.js';
 import { seqAdd } from '../../../src/vtcp/seq.js';
 import { PktRangeError } from '../../../src/errors.js';
-import { scavengesAfterWarmup } from './alloc-after-warmup.js';
+import { scavengesAfterWarmup } from '../../helpers/alloc.js';
 
 /** Just below 2^32: every test crosses the wrap. */
 const ISS1 = 0xffff_fff8;
