@@ -108,3 +108,9 @@ test('examples/wg-pair: a packet crosses two WireGuard devices on loopback after
   t.is(out[0], 'b got 28 bytes from 10.9.0.1');
   t.regex(out[1]!, /^a: handshake done, endpoint 127\.0\.0\.1:\d+, tx > 0 bytes$/);
 });
+
+test('examples/vtcp-echo: two userspace TCP stacks, 1 MiB echoed byte-exact', async (t) => {
+  const out = (await runNode(built('examples/vtcp-echo.js'))).trim().split('\n');
+  t.regex(out[0]!, /^connected 10\.1\.0\.1:\d+ -> 10\.1\.0\.2:7$/);
+  t.is(out[1], 'echoed 1048576 bytes, identical');
+});
