@@ -8,13 +8,16 @@
  *   - curl fetches from an HTTP/1.1 responder on a vtcp listener (IPv4 and IPv6), body checked;
  *   - we dial a kernel echo server, 1 MB each way checked;
  *   - 50 MB kernel -> vtcp and vtcp -> kernel, SHA-256 checked, throughput logged;
+ *   - iperf3 -c in the namespace against a vtcp sink that speaks iperf3's control protocol
+ *     (test/helpers/iperf3-server.ts): its report carries our byte count;
  *   - 5 MB each way over 1% loss, byte-exact: netem on the kernel's side of the TUN (or, where the
  *     kernel has no sch_netem, an nftables `numgen random` rule), plus 1% per packet each way at
  *     our end of the TUN;
- *   - SACK, timestamps and window scaling negotiated: the SYN and SYN-ACK options both ways, and
- *     `ss -tni` on the kernel side shows sack, ts and wscale.
+ *   - SACK, timestamps and window scaling negotiated: the SYN and SYN-ACK options both ways, the
+ *     kernel socket's TCP_INFO options (read in Python), and `ss -tni`'s wscale (this ss prints
+ *     no ts/sack even between two kernel sockets).
  *
- * Needs root, iproute2 (ip, tc, ss), curl, python3, and netem or nftables; a missing program
+ * Needs root, iproute2 (ip, tc, ss), curl, iperf3, python3, and netem or nftables; a missing program
  * fails the test naming its package. Every test makes its own namespace and deletes it at teardown, kills the programs it
  * started, and checks that closing left no descriptor behind.
  */
@@ -29,6 +32,7 @@ import type { IpPrefix } from '../../src/wire/addr.js';
 import { TCP_FLAG_SYN, decodeTcp, type TcpFields } from '../../src/wire/tcp.js';
 import type { Conn } from '../../src/vtcp/conn.js';
 import { TcpStack } from '../../src/vtcp/stack.js';
+import { iperf3Server } from '../helpers/iperf3-server.js';
 
 const execFileAsync = promisify(execFile);
 let seq = 0;
@@ -39,7 +43,7 @@ const KERNEL6 = 'fd00:3::1';
 const OURS6 = 'fd00:3::2';
 
 const NFT_PATHS = ['/usr/sbin/nft', '/sbin/nft', '/usr/bin/nft'];
-const PACKAGES: Record<string, string> = { ip: 'iproute2', tc: 'iproute2', ss: 'iproute2', curl: 'curl' };
+const PACKAGES: Record<string, string> = { ip: 'iproute2', tc: 'iproute2', ss: 'iproute2', curl: 'curl', iperf3: 'iperf3' };
 
 function missing(tool: string): Error {
   return new Error(`${tool} is not installed: run \`apt-get install ${PACKAGES[tool] ?? tool}\` to run the vtcp interop tests`);
@@ -427,6 +431,22 @@ test.serial('bulk 50 MB kernel -> vtcp and vtcp -> kernel, SHA-256 checked, thro
     const { writeFileSync } = await import('node:fs');
     writeFileSync(process.env.PKTKIT_VTCP_RESULT, JSON.stringify({ inMbit, outMbit, bytes: N }));
   }
+  await finish(t);
+});
+
+test.serial('iperf3 in the namespace measures a vtcp sink (the iperf3 protocol served on vtcp)', async (t) => {
+  need('iperf3');
+  const { ns, stack } = await setup(t);
+  const served = iperf3Server(stack, 5201);
+  const out = await sh(t, 'ip', ['netns', 'exec', ns, 'iperf3', '-c', OURS4, '-t', '2', '-J'], 30_000);
+  const report = JSON.parse(out) as { error?: string; end: { sum_sent: { bytes: number; bits_per_second: number }; sum_received: { bytes: number; bits_per_second: number } } };
+  t.is(report.error, undefined, report.error);
+  const ours = await served;
+  const counted = ours.streamBytes.reduce((a, b) => a + b, 0);
+  t.true(counted > 1 << 20, `vtcp received ${counted} bytes`);
+  t.is(report.end.sum_received.bytes, counted, 'iperf3 reports what the vtcp sink counted');
+  t.true(counted <= report.end.sum_sent.bytes && counted >= report.end.sum_sent.bytes * 0.9, `sent ${report.end.sum_sent.bytes}, received ${counted}`);
+  t.log(`iperf3 -> vtcp: sent ${(report.end.sum_sent.bits_per_second / 1e6).toFixed(0)} Mbit/s, received ${(report.end.sum_received.bits_per_second / 1e6).toFixed(0)} Mbit/s over ${ours.seconds.toFixed(2)} s`);
   await finish(t);
 });
 
