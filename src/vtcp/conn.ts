@@ -63,7 +63,7 @@ export class Conn extends Duplex {
   private readonly onTimerFn = (): void => this.onTimer();
 
   /**
-   * Wraps `tcb` and takes over its events. For an active open, call `tcb.connect(...)` after
+   * Wraps `tcb` and takes over its events (keeping an `onFreed` already there). For an active open, call `tcb.connect(...)` after
    * this (or before: a Tcb already established emits 'connect' on the next tick).
    */
   constructor(tcb: Tcb, opts: ConnOptions = {}) {
@@ -80,6 +80,8 @@ export class Conn extends Duplex {
       },
       onDrain: () => this.continueWrite(),
       onClose: (reason) => this.onTcbClose(reason),
+      // Whoever owns the Tcb's table (a TcpStack) keeps hearing when it is freed for good.
+      onFreed: (tcb.events as TcbHooks).onFreed,
     };
     tcb.events = hooks;
     const s = tcb.state;

@@ -20,7 +20,7 @@
  * (half-open, and established but not yet accepted) and forwards their segments. `accept()`
  * hands one over: from then on the stack routes to it and owns it (set `tcb.events`).
  *
- * The handshake path allocates (a Tcb, a key string, an entry per connection); the data path
+ * The handshake path allocates (a Tcb and an entry per connection, never a string); the data path
  * never passes here.
  */
 
@@ -71,16 +71,29 @@ export interface ListenerStats {
 }
 
 interface Entry extends AcceptedConnection {
-  key: string;
+  /** The tuple's hash (the table's key) and the next entry with the same hash. */
+  key: number;
+  next: Entry | null;
   established: boolean;
 }
 
-function tupleKey(local: Uint8Array, remote: Uint8Array, remotePort: number): string {
-  let k = '';
-  for (const b of local) k += String.fromCharCode(b);
-  k += '|';
-  for (const b of remote) k += String.fromCharCode(b);
-  return `${k}|${remotePort}`;
+/**
+ * The table's key for a (local, remote, remote port) tuple: FNV-1a over the bytes and the port,
+ * seeded per listener. A number, not a string: the handshake path sees whatever an attacker
+ * sends, and builds no string from it. Collisions chain (at most backlog + accept queue deep).
+ */
+function tupleHash(seed: number, local: Uint8Array, remote: Uint8Array, remotePort: number): number {
+  let h = seed ^ 0x811c9dc5;
+  for (let i = 0; i < local.length; i++) h = Math.imul(h ^ local[i]!, 0x01000193);
+  for (let i = 0; i < remote.length; i++) h = Math.imul(h ^ remote[i]!, 0x01000193);
+  h = Math.imul(h ^ (remotePort >>> 8), 0x01000193);
+  return Math.imul(h ^ (remotePort & 0xff), 0x01000193) | 0;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 export class Listener {
@@ -96,7 +109,8 @@ export class Listener {
   private readonly isn: IsnGenerator;
   private readonly cookies: SynCookies;
   private readonly newSink: ListenerOptions['newSink'];
-  private readonly conns = new Map<string, Entry>();
+  private readonly conns = new Map<number, Entry>();
+  private readonly seed = (Math.random() * 0x1_0000_0000) | 0;
   private readonly queue: Entry[] = [];
   private halfOpenCount = 0;
   private closed = false;
@@ -136,9 +150,9 @@ export class Listener {
       this.stats.dropped++;
       return;
     }
-    const key = tupleKey(local, remote, f.srcPort);
-    const e = this.conns.get(key);
-    if (e !== undefined) {
+    const key = tupleHash(this.seed, local, remote, f.srcPort);
+    const e = this.find(key, local, remote, f.srcPort);
+    if (e !== null) {
       e.tcb.input(f, payload, off, len);
       return;
     }
@@ -187,23 +201,47 @@ export class Listener {
   accept(): AcceptedConnection | null {
     const e = this.queue.shift();
     if (e === undefined) return null;
-    this.conns.delete(e.key);
+    this.unlink(e);
     return { tcb: e.tcb, local: e.local, remote: e.remote, remotePort: e.remotePort };
   }
 
   /** Stops listening: half-open and unaccepted connections are reset. */
   close(): void {
     this.closed = true;
-    for (const e of [...this.conns.values()]) e.tcb.abort();
+    const all: Entry[] = [];
+    for (const e of this.conns.values()) for (let c: Entry | null = e; c !== null; c = c.next) all.push(c);
+    for (const e of all) e.tcb.abort();
     this.conns.clear();
     this.queue.length = 0;
     this.halfOpenCount = 0;
   }
 
-  private newEntry(local: Uint8Array, remote: Uint8Array, remotePort: number, key: string): Entry {
+  private find(key: number, local: Uint8Array, remote: Uint8Array, remotePort: number): Entry | null {
+    let e = this.conns.get(key) ?? null;
+    while (e !== null && !(e.remotePort === remotePort && sameBytes(e.remote, remote) && sameBytes(e.local, local))) e = e.next;
+    return e;
+  }
+
+  /** Takes `e` out of its chain; false when it was not in the table. */
+  private unlink(e: Entry): boolean {
+    let prev: Entry | null = null;
+    let cur = this.conns.get(e.key) ?? null;
+    while (cur !== null && cur !== e) {
+      prev = cur;
+      cur = cur.next;
+    }
+    if (cur === null) return false;
+    if (prev !== null) prev.next = e.next;
+    else if (e.next !== null) this.conns.set(e.key, e.next);
+    else this.conns.delete(e.key);
+    e.next = null;
+    return true;
+  }
+
+  private newEntry(local: Uint8Array, remote: Uint8Array, remotePort: number, key: number): Entry {
     const l = local.slice();
     const r = remote.slice();
-    const entry: Entry = { tcb: null as unknown as Tcb, local: l, remote: r, remotePort, key, established: false };
+    const entry: Entry = { tcb: null as unknown as Tcb, local: l, remote: r, remotePort, key, next: this.conns.get(key) ?? null, established: false };
     entry.tcb = new Tcb(this.newSink(l, r, remotePort), this.tcbOpts, {
       onEstablished: () => this.established(entry),
       onClose: () => this.gone(entry),
@@ -226,14 +264,13 @@ export class Listener {
   }
 
   private gone(e: Entry): void {
-    if (this.conns.get(e.key) !== e) return;
-    this.conns.delete(e.key);
+    if (!this.unlink(e)) return;
     if (!e.established) this.halfOpenCount--;
     const i = this.queue.indexOf(e);
     if (i >= 0) this.queue.splice(i, 1);
   }
 
-  private acceptCookie(f: TcpFields, payload: Uint8Array, off: number, len: number, local: Uint8Array, remote: Uint8Array, key: string, mss: number): void {
+  private acceptCookie(f: TcpFields, payload: Uint8Array, off: number, len: number, local: Uint8Array, remote: Uint8Array, key: number, mss: number): void {
     if (this.queue.length >= this.acceptQueueLimit) {
       this.stats.acceptQueueDrops++;
       return;

@@ -230,6 +230,7 @@ export class TcpStack extends StackCore {
 
   /** Makes the Conn of an entry and hooks its end to the table. */
   private wrap(e: ConnEntry): Conn {
+    (e.tcb.events as TcbHooks).onFreed = () => this.release(e); // Conn keeps it when it takes the hooks
     const conn = new Conn(e.tcb, this.connOpts);
     e.conn = conn;
     const sink = e.sink;
@@ -237,8 +238,6 @@ export class TcpStack extends StackCore {
     conn.remoteAddress = IpAddr.fromBytes(sink.remoteBytes()).toString();
     conn.localPort = e.localPort;
     conn.remotePort = e.remotePort;
-    // Conn replaced the Tcb's hooks with its own; ours rides along on the same object.
-    (e.tcb.events as TcbHooks).onFreed = () => this.release(e);
     return conn;
   }
 
