@@ -232,6 +232,10 @@ export class RecvBuffer {
   get nxt(): number {
     return this._nxt >>> 0;
   }
+  /** RCV.NXT as an int32 (same sequence number; no heap number above 2^31). */
+  get nxt32(): number {
+    return this._nxt;
+  }
   set nxt(v: number) {
     v |= 0;
     if (v === this._nxt) return;

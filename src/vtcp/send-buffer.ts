@@ -55,6 +55,10 @@ export class SendBuffer {
   get una(): number {
     return this._una >>> 0;
   }
+  /** SND.UNA as an int32 (same sequence number; no heap number above 2^31). */
+  get una32(): number {
+    return this._una;
+  }
   set una(v: number) {
     v |= 0;
     if (((v - this._una) | 0) > 0) this.ack(v);

@@ -48,6 +48,15 @@ export function seqAdd(a: number, n: number): number {
   return (a + n) >>> 0;
 }
 
+/**
+ * `a + n` modulo 2^32 as an int32: the same sequence number as `seqAdd`, in the form that stays a
+ * small integer in V8 (a uint32 at or above 2^31 is a heap number wherever it is boxed). The Tcb
+ * keeps every sequence number in this form.
+ */
+export function seqAdd32(a: number, n: number): number {
+  return (a + n) | 0;
+}
+
 /** The signed distance a - b as an int32 (positive when a is after b). */
 export function seqDiff(a: number, b: number): number {
   return (a - b) | 0;

@@ -34,7 +34,7 @@ import { RecvBuffer } from './recv-buffer.js';
 import { RtoEstimator } from './rto.js';
 import { SackScoreboard } from './sack-scoreboard.js';
 import { SendBuffer } from './send-buffer.js';
-import { seqAdd, seqDiff, seqLt } from './seq.js';
+import { seqAdd32, seqDiff, seqLt } from './seq.js';
 
 import {
   CHALLENGE_ACK_LIMIT,
@@ -275,7 +275,7 @@ export abstract class TcbBase {
     this.wsOn = false;
     this.tsRecent = 0;
     this.lastAckSent = 0;
-    this.tsOffset = Math.floor(this.random() * 2 ** 32) >>> 0;
+    this.tsOffset = Math.floor(this.random() * 2 ** 32) | 0;
 
     this.rto = new RtoEstimator({ initialMs: opts.rtoInitialMs, minMs: opts.rtoMinMs, maxMs: opts.rtoMaxMs });
     this.rttTiming = false;
@@ -329,7 +329,7 @@ export abstract class TcbBase {
 
   /** Our TSval now: the clock in ms plus a per-connection offset. */
   tsNow(now: number): number {
-    return (Math.floor(now) + this.tsOffset) >>> 0;
+    return (Math.floor(now) + this.tsOffset) | 0;
   }
 
   /** The effective congestion window: cc.cwnd plus NewReno's inflation, at least one segment. */
@@ -346,7 +346,7 @@ export abstract class TcbBase {
   windowField(syn: boolean): number {
     const free = this.recvBuf.window;
     if (syn) {
-      this.rcvAdv = seqAdd(this.rcvNxt, free > TCP_MAX_UNSCALED_WINDOW ? TCP_MAX_UNSCALED_WINDOW : free);
+      this.rcvAdv = seqAdd32(this.rcvNxt, free > TCP_MAX_UNSCALED_WINDOW ? TCP_MAX_UNSCALED_WINDOW : free);
       return free > TCP_MAX_UNSCALED_WINDOW ? TCP_MAX_UNSCALED_WINDOW : free;
     }
     // Offsets from RCV.NXT (small int32s), not sequence numbers: V8 gives a variable that holds
@@ -365,7 +365,7 @@ export abstract class TcbBase {
     const shift = this.rcvShift;
     let field = (wnd + (1 << shift) - 1) >>> shift;
     if (field > TCP_MAX_UNSCALED_WINDOW) field = TCP_MAX_UNSCALED_WINDOW;
-    this.rcvAdv = seqAdd(nxt, field << shift);
+    this.rcvAdv = seqAdd32(nxt, field << shift);
     return field;
   }
 
@@ -387,7 +387,7 @@ export abstract class TcbBase {
    */
   xmit(flags: number, seqOff: number, len: number, now: number): void {
     const f = this.out;
-    const seq = seqAdd(this.sndUna, seqOff);
+    const seq = seqAdd32(this.sndUna, seqOff);
     const syn = (flags & TCP_FLAG_SYN) !== 0;
     f.srcPort = this.localPort;
     f.dstPort = this.remotePort;

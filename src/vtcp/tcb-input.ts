@@ -22,7 +22,7 @@ import { TcpState } from './contract.js';
 import { DUP_THRESH } from './sack-scoreboard.js';
 import { EV_DRAIN, EV_END, EV_ESTABLISHED, EV_READABLE, TCP_DEFAULT_PEER_MSS, TCP_MAX_UNSCALED_WINDOW, TCP_TIMESTAMPS_SPACE, TcbDrop, emitRstReply } from './tcb-base.js';
 import { TcbOutput } from './tcb-output.js';
-import { seqAdd, seqDiff, seqGe, seqGt, seqLe, seqLt } from './seq.js';
+import { seqAdd32, seqDiff, seqGe, seqGt, seqLe, seqLt } from './seq.js';
 
 export abstract class TcbInput extends TcbOutput {
   /**
@@ -57,7 +57,7 @@ export abstract class TcbInput extends TcbOutput {
     if (!this.wsOn) this.rcvShift = 0;
     this.sackOn = this.sackOffered && f.sackPermitted;
     this.tsOn = this.tsOffered && f.hasTimestamps;
-    if (this.tsOn) this.tsRecent = f.tsVal;
+    if (this.tsOn) this.tsRecent = f.tsVal | 0;
     const m = peerMss < this.ourMss ? peerMss : this.ourMss;
     this.segMss = this.tsOn ? m - TCP_TIMESTAMPS_SPACE : m;
   }
@@ -90,30 +90,30 @@ export abstract class TcbInput extends TcbOutput {
       this.drop(TcbDrop.noSyn);
       return;
     }
-    this.irs = f.seq;
-    this.rcvNxt = seqAdd(f.seq, 1);
+    this.irs = f.seq | 0;
+    this.rcvNxt = seqAdd32(f.seq, 1);
     this.recvBuf.init(this.rcvNxt);
     this.negotiate(f);
     const free = this.recvBuf.window;
-    this.rcvAdv = seqAdd(this.rcvNxt, free < TCP_MAX_UNSCALED_WINDOW ? free : TCP_MAX_UNSCALED_WINDOW);
+    this.rcvAdv = seqAdd32(this.rcvNxt, free < TCP_MAX_UNSCALED_WINDOW ? free : TCP_MAX_UNSCALED_WINDOW);
     // RFC 7323 §2.2: the window of a SYN segment is not scaled.
     this.sndWnd = f.window;
     this.maxSndWnd = f.window;
-    this.sndWl1 = f.seq;
-    this.sndWl2 = f.ack;
-    if (len > 0 && this.recvBuf.insert(seqAdd(f.seq, 1), payload, off, len) >= 0) this.rcvNxt = this.recvBuf.nxt;
+    this.sndWl1 = f.seq | 0;
+    this.sndWl2 = f.ack | 0;
+    if (len > 0 && this.recvBuf.insert(seqAdd32(f.seq, 1), payload, off, len) >= 0) this.rcvNxt = this.recvBuf.nxt32;
     if (hasAck) {
       if (this.tsOn && f.tsEcr !== 0) this.rto.sample(((this.tsNow(now) - f.tsEcr) | 0) >= 0 ? (this.tsNow(now) - f.tsEcr) | 0 : -1);
       else if (this.retries === 0 && this.rttTiming) this.rto.sample(now - this.rttStartMs);
       this.rttTiming = false;
-      this.sndUna = f.ack;
+      this.sndUna = f.ack | 0;
       if (seqLt(this.sndNxt, this.sndUna)) this.sndNxt = this.sndUna;
       this.rtoAt = -1;
       this.establish(now);
       this.ackNow = true;
       if ((fl & TCP_FLAG_FIN) !== 0) {
         this.peerFinPending = true;
-        this.peerFinSeq = seqAdd(f.seq, 1 + len);
+        this.peerFinSeq = seqAdd32(f.seq, 1 + len);
         this.maybeFin(now);
       }
     } else {
@@ -141,7 +141,7 @@ export abstract class TcbInput extends TcbOutput {
         return;
       }
     }
-    this.segSeq = seq >>> 0;
+    this.segSeq = seq;
     const rst = (fl & TCP_FLAG_RST) !== 0;
     // RFC 7323 §5.3 R1: PAWS.
     if (this.tsOn && f.hasTimestamps && !rst && ((f.tsVal - this.tsRecent) | 0) < 0) {
@@ -158,12 +158,12 @@ export abstract class TcbInput extends TcbOutput {
     const nxt = this.rcvNxt;
     let ok: boolean;
     if (segLen === 0) {
-      ok = rcvWnd === 0 ? ((seq - nxt) | 0) === 0 : seqLe(nxt, seq) && seqLt(seq, seqAdd(nxt, rcvWnd));
+      ok = rcvWnd === 0 ? ((seq - nxt) | 0) === 0 : seqLe(nxt, seq) && seqLt(seq, seqAdd32(nxt, rcvWnd));
     } else if (rcvWnd === 0) {
       ok = false;
     } else {
-      const last = seqAdd(seq, segLen - 1);
-      const right = seqAdd(nxt, rcvWnd);
+      const last = seqAdd32(seq, segLen - 1);
+      const right = seqAdd32(nxt, rcvWnd);
       ok = (seqLe(nxt, seq) && seqLt(seq, right)) || (seqLe(nxt, last) && seqLt(last, right));
     }
     if (!ok) {
@@ -179,7 +179,7 @@ export abstract class TcbInput extends TcbOutput {
     }
     // RFC 7323 §4.3: "If SEG.TSval >= TS.Recent and SEG.SEQ <= Last.ACK.sent then SEG.TSval is
     // copied to TS.Recent" (the PAWS test above checked the first half).
-    if (this.tsOn && f.hasTimestamps && seqLe(seq, this.lastAckSent)) this.tsRecent = f.tsVal;
+    if (this.tsOn && f.hasTimestamps && seqLe(seq, this.lastAckSent)) this.tsRecent = f.tsVal | 0;
     this.keepSent = 0;
     if (this.keepalive && this.keepAt >= 0) this.keepAt = now + this.keepIdleMs;
     // Second: RST (RFC 5961 §3.2).
@@ -203,13 +203,13 @@ export abstract class TcbInput extends TcbOutput {
       if (seqGt(f.ack, this.sndUna) && seqLe(f.ack, this.sndMax)) {
         this.sndWnd = f.window * 2 ** this.sndShift;
         this.maxSndWnd = this.sndWnd;
-        this.sndWl1 = seq >>> 0;
-        this.sndWl2 = f.ack;
+        this.sndWl1 = seq;
+        this.sndWl2 = f.ack | 0;
         if (this.tsOn && f.hasTimestamps && f.tsEcr !== 0) {
           const rtt = (this.tsNow(now) - f.tsEcr) | 0;
           if (rtt >= 0) this.rto.sample(rtt);
         }
-        this.sndUna = f.ack;
+        this.sndUna = f.ack | 0;
         if (seqLt(this.sndNxt, this.sndUna)) this.sndNxt = this.sndUna;
         this.rtoAt = -1;
         this.establish(now);
@@ -253,8 +253,8 @@ export abstract class TcbInput extends TcbOutput {
           return;
         }
         const rb = this.recvBuf;
-        const hi = seqAdd(rb.nxt, rb.capacity - rb.readable);
-        if (seqGt(seqAdd(seq, len), hi)) fin = false; // the FIN lies beyond what we can hold
+        const hi = seqAdd32(rb.nxt32, rb.capacity - rb.readable);
+        if (seqGt(seqAdd32(seq, len), hi)) fin = false; // the FIN lies beyond what we can hold
         this.receiveData(payload, off, len, now);
       } else {
         fin = false;
@@ -263,7 +263,7 @@ export abstract class TcbInput extends TcbOutput {
     // Eighth: FIN, processed once every byte before it is in.
     if (fin && !this.peerFinReceived) {
       this.peerFinPending = true;
-      this.peerFinSeq = seqAdd(seq, len);
+      this.peerFinSeq = seqAdd32(seq, len);
     }
     this.maybeFin(now);
   }
@@ -275,7 +275,7 @@ export abstract class TcbInput extends TcbOutput {
     const advanced = rb.insert(seq | 0, payload, off, len);
     if (len > this.rcvMss && len <= this.ourMss) this.rcvMss = len;
     if (advanced > 0) {
-      this.rcvNxt = rb.nxt;
+      this.rcvNxt = rb.nxt32;
       this.pending |= EV_READABLE;
       if (hadHoles || rb.hasOutOfOrder) {
         this.ackNow = true; // RFC 5681 §4.2: ACK at once when a segment fills (part of) a hole
@@ -287,17 +287,17 @@ export abstract class TcbInput extends TcbOutput {
       }
     } else {
       if (advanced < 0) this.drop(TcbDrop.oooFull);
-      else if (seqGt(seq, rb.nxt)) this.statsData.outOfOrder++;
+      else if (seqGt(seq, rb.nxt32)) this.statsData.outOfOrder++;
       this.ackNow = true; // out of order or duplicate: an immediate duplicate ACK
     }
   }
 
   /** Processes a pending FIN once RCV.NXT has reached it. */
   maybeFin(now: number): void {
-    if (!this.peerFinPending || this.recvBuf.nxt !== this.peerFinSeq) return;
+    if (!this.peerFinPending || this.recvBuf.nxt32 !== this.peerFinSeq) return;
     this.peerFinPending = false;
     this.peerFinReceived = true;
-    this.rcvNxt = seqAdd(this.peerFinSeq, 1);
+    this.rcvNxt = seqAdd32(this.peerFinSeq, 1);
     this.ackNow = true;
     this.pending |= EV_END;
     switch (this.state) {
@@ -345,7 +345,7 @@ export abstract class TcbInput extends TcbOutput {
       this.challengeAck(now);
       return false;
     }
-    if (seqLt(ack, seqAdd(una, -this.maxSndWnd))) {
+    if (seqLt(ack, seqAdd32(una, -this.maxSndWnd))) {
       // RFC 5961 §5.2: older than the largest window could explain: a blind injection.
       this.drop(TcbDrop.ackTooOld);
       this.challengeAck(now);
@@ -361,8 +361,8 @@ export abstract class TcbInput extends TcbOutput {
     // SND.WND from this segment only if it is newer (RFC 9293 §3.10.7.4, the SND.WL1/WL2 rule).
     if (seqGe(ack, una) && (seqLt(this.sndWl1, seq) || (((this.sndWl1 - seq) | 0) === 0 && seqLe(this.sndWl2, ack)))) {
       this.sndWnd = wnd;
-      this.sndWl1 = seq >>> 0;
-      this.sndWl2 = ack >>> 0;
+      this.sndWl1 = seq;
+      this.sndWl2 = ack;
       if (wnd > this.maxSndWnd) this.maxSndWnd = wnd;
       if (wnd > 0 && this.persistAt >= 0) {
         this.persistAt = -1;
@@ -387,8 +387,8 @@ export abstract class TcbInput extends TcbOutput {
       this.rttTiming = false;
     }
     this.sendBuf.ack((this.finQueued && seqGt(ack, this.finSeq) ? this.finSeq : ack) | 0);
-    this.sndUna = ack >>> 0;
-    if (seqLt(this.sndNxt, ack)) this.sndNxt = ack >>> 0;
+    this.sndUna = ack;
+    if (seqLt(this.sndNxt, ack)) this.sndNxt = ack;
     this.retries = 0;
     if (this.sackOn && !this.scoreboard.empty) this.scoreboard.advance(ack | 0);
     let restartRto = true;
@@ -411,7 +411,7 @@ export abstract class TcbInput extends TcbOutput {
     } else {
       this.dupAcks = 0;
       this.cc.onAck(acked, seqDiff(this.sndMax, una), rtt, now);
-      if (seqGt(ack, this.recover)) this.recover = ack >>> 0;
+      if (seqGt(ack, this.recover)) this.recover = ack;
     }
     if (this.sndUna === this.sndMax) this.rtoAt = -1;
     else if (restartRto) this.rtoAt = now + this.rto.rto;
@@ -439,7 +439,7 @@ export abstract class TcbInput extends TcbOutput {
     this.recover = this.sndMax;
     this.cc.onLoss(seqDiff(this.sndMax, this.sndUna), now);
     if (this.sackOn) {
-      this.highRxt = seqAdd(this.sndUna, this.retransmitHead(now));
+      this.highRxt = seqAdd32(this.sndUna, this.retransmitHead(now));
       this.pipe = this.scoreboard.pipe(this.sndUna, this.sndMax, this.highRxt, mss);
     } else {
       this.retransmitHead(now);

@@ -27,13 +27,13 @@
 import { TCP_FLAG_ACK, TCP_FLAG_FIN, TCP_FLAG_PSH, TCP_FLAG_SYN } from '../wire/tcp.js';
 import { TcpState } from './contract.js';
 import { TCB_MAX_SYN_RETRIES, TcbBase } from './tcb-base.js';
-import { seqAdd, seqDiff, seqGt, seqLe, seqLt } from './seq.js';
+import { seqAdd32, seqDiff, seqGt, seqLe, seqLt } from './seq.js';
 
 export abstract class TcbOutput extends TcbBase {
   /** Sequence number after the last queued byte (the FIN's, once shutdown). */
   dataEnd(): number {
     const sb = this.sendBuf;
-    return seqAdd(sb.una, sb.length);
+    return seqAdd32(sb.una32, sb.length);
   }
 
   /** States in which queued data and the FIN go out. */
@@ -85,7 +85,7 @@ export abstract class TcbOutput extends TcbBase {
         this.rttStartMs = now;
       }
       this.xmit(flags, seqDiff(nxt, this.sndUna), len, now);
-      this.sndNxt = seqAdd(nxt, fin ? len + 1 : len);
+      this.sndNxt = seqAdd32(nxt, fin ? len + 1 : len);
       if (seqGt(this.sndNxt, this.sndMax)) this.sndMax = this.sndNxt;
       if (this.rtoAt < 0) this.rtoAt = now + this.rto.rto;
       this.persistAt = -1;
@@ -121,10 +121,10 @@ export abstract class TcbOutput extends TcbBase {
         let len = sb.segLen;
         const data = seqDiff(end, s);
         if (len > data) len = data > 0 ? data : 0;
-        const fin = this.finQueued && seqGt(this.sndMax, this.finSeq) && seqAdd(s, len) === this.finSeq && seqDiff(seqAdd(s, sb.segLen), this.finSeq) > 0;
+        const fin = this.finQueued && seqGt(this.sndMax, this.finSeq) && seqAdd32(s, len) === this.finSeq && seqDiff(seqAdd32(s, sb.segLen), this.finSeq) > 0;
         this.xmit(fin ? TCP_FLAG_ACK | TCP_FLAG_FIN : TCP_FLAG_ACK, seqDiff(s, this.sndUna), len, now);
         this.statsData.retransmits++;
-        this.highRxt = seqAdd(s, sb.segLen);
+        this.highRxt = seqAdd32(s, sb.segLen);
         this.pipe += sb.segLen;
         if (this.rtoAt < 0) this.rtoAt = now + this.rto.rto;
         continue;
@@ -133,17 +133,17 @@ export abstract class TcbOutput extends TcbBase {
       const nxt = this.sndMax;
       let unsent = seqDiff(end, nxt);
       if (unsent < 0) unsent = 0;
-      const usable = seqDiff(seqAdd(this.sndUna, this.sndWnd), nxt);
+      const usable = seqDiff(seqAdd32(this.sndUna, this.sndWnd), nxt);
       let len = unsent < mss ? unsent : mss;
       if (len > usable) len = usable > 0 ? usable : 0;
-      const fin = this.finQueued && len === unsent && seqAdd(nxt, len) === this.finSeq;
+      const fin = this.finQueued && len === unsent && seqAdd32(nxt, len) === this.finSeq;
       if (len === 0 && !fin) break;
       if (len < mss && len < unsent) break;
       let flags = TCP_FLAG_ACK;
       if (fin) flags |= TCP_FLAG_FIN;
       if (len > 0 && len === unsent) flags |= TCP_FLAG_PSH;
       this.xmit(flags, seqDiff(nxt, this.sndUna), len, now);
-      this.sndMax = this.sndNxt = seqAdd(nxt, fin ? len + 1 : len);
+      this.sndMax = this.sndNxt = seqAdd32(nxt, fin ? len + 1 : len);
       this.pipe += len;
       if (this.rtoAt < 0) this.rtoAt = now + this.rto.rto;
       if (fin) break;
@@ -156,12 +156,12 @@ export abstract class TcbOutput extends TcbBase {
     let len = seqDiff(this.dataEnd(), una);
     if (len > this.segMss) len = this.segMss;
     if (len < 0) len = 0;
-    const fin = this.finQueued && seqGt(this.sndMax, this.finSeq) && seqAdd(una, len) === this.finSeq;
+    const fin = this.finQueued && seqGt(this.sndMax, this.finSeq) && seqAdd32(una, len) === this.finSeq;
     if (len === 0 && !fin) return 0;
     this.xmit(fin ? TCP_FLAG_ACK | TCP_FLAG_FIN : TCP_FLAG_ACK, seqDiff(una, this.sndUna), len, now);
     this.statsData.retransmits++;
     // Karn: a sample timed on a segment now resent would be ambiguous.
-    if (this.rttTiming && seqLt(this.rttSeq, seqAdd(una, len + 1))) this.rttTiming = false;
+    if (this.rttTiming && seqLt(this.rttSeq, seqAdd32(una, len + 1))) this.rttTiming = false;
     this.rtoAt = now + this.rto.rto;
     return fin ? len + 1 : len;
   }
@@ -234,14 +234,14 @@ export abstract class TcbOutput extends TcbBase {
     if (!this.canSend()) return;
     const unsent = seqDiff(this.dataEnd(), this.sndNxt);
     if (unsent <= 0 && this.sndUna === this.sndMax) return;
-    const usable = seqDiff(seqAdd(this.sndUna, this.sndWnd), this.sndNxt);
+    const usable = seqDiff(seqAdd32(this.sndUna, this.sndWnd), this.sndNxt);
     if (usable > 0 && unsent > 0 && this.sndNxt === this.sndMax) {
       // RFC 9293 §3.8.6.2.1: the override timeout sends what the window allows.
       let len = unsent < usable ? unsent : usable;
       if (len > this.segMss) len = this.segMss;
       const fin = this.finQueued && len === unsent;
       this.xmit(fin ? TCP_FLAG_ACK | TCP_FLAG_PSH | TCP_FLAG_FIN : TCP_FLAG_ACK | TCP_FLAG_PSH, seqDiff(this.sndNxt, this.sndUna), len, now);
-      this.sndNxt = this.sndMax = seqAdd(this.sndNxt, fin ? len + 1 : len);
+      this.sndNxt = this.sndMax = seqAdd32(this.sndNxt, fin ? len + 1 : len);
       if (this.rtoAt < 0) this.rtoAt = now + this.rto.rto;
       this.persistBackoff = 0;
       return;

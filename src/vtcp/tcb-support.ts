@@ -5,7 +5,7 @@
 
 import { TCP_FLAG_ACK, TCP_FLAG_FIN, TCP_FLAG_RST, TCP_FLAG_SYN, TCP_MAX_WINDOW_SCALE, type TcpFields } from '../wire/tcp.js';
 import type { SegmentSink, TcbEvents, TcbStats } from './contract.js';
-import { seqAdd } from './seq.js';
+import { seqAdd32 } from './seq.js';
 
 // Spec constants.
 /** RFC 9293 §3.7.1: the MSS assumed when the peer sends no MSS option (IPv4: 576 - 40). */
@@ -79,7 +79,7 @@ export function emitRstReply(sink: SegmentSink, out: TcpFields, f: TcpFields, le
     if ((f.flags & TCP_FLAG_SYN) !== 0) segLen++;
     if ((f.flags & TCP_FLAG_FIN) !== 0) segLen++;
     out.seq = 0;
-    out.ack = seqAdd(f.seq, segLen);
+    out.ack = seqAdd32(f.seq, segLen);
     out.flags = TCP_FLAG_RST | TCP_FLAG_ACK;
   }
   out.window = 0;

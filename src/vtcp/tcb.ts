@@ -31,7 +31,7 @@ import { TCP_FLAG_SYN, TCP_FLAG_ACK, type TcpFields } from '../wire/tcp.js';
 import { TCP_STATE_NAMES, TcpState, type SegmentSink, type TcbOptions, type TcbStats } from './contract.js';
 import { TCP_MAX_UNSCALED_WINDOW, type TcbHooks } from './tcb-base.js';
 import { TcbInput } from './tcb-input.js';
-import { seqAdd, seqDiff } from './seq.js';
+import { seqAdd32, seqDiff } from './seq.js';
 
 export { TcbDrop, windowShiftFor, emitRstReply, type TcbHooks } from './tcb-base.js';
 
@@ -80,7 +80,7 @@ export class Tcb extends TcbInput {
     const now = this.nowMs();
     this.localPort = localPort;
     this.remotePort = remotePort;
-    this.start(iss >>> 0);
+    this.start(iss | 0);
     this.state = TcpState.SynSent;
     this.rttTiming = true;
     this.rttSeq = this.iss;
@@ -93,7 +93,7 @@ export class Tcb extends TcbInput {
   private start(iss: number): void {
     this.iss = iss;
     this.sndUna = iss;
-    this.sndNxt = this.sndMax = seqAdd(iss, 1);
+    this.sndNxt = this.sndMax = seqAdd32(iss, 1);
     this.recover = iss;
     this.sendBuf.init(this.sndNxt);
   }
@@ -109,16 +109,16 @@ export class Tcb extends TcbInput {
     this.passive = true;
     this.localPort = f.dstPort;
     this.remotePort = f.srcPort;
-    this.start(iss >>> 0);
-    this.irs = f.seq;
-    this.rcvNxt = seqAdd(f.seq, 1);
+    this.start(iss | 0);
+    this.irs = f.seq | 0;
+    this.rcvNxt = seqAdd32(f.seq, 1);
     this.recvBuf.init(this.rcvNxt);
     this.negotiate(f);
     this.sndWnd = this.maxSndWnd = f.window;
-    this.sndWl1 = f.seq;
+    this.sndWl1 = f.seq | 0;
     this.sndWl2 = this.iss;
     this.state = TcpState.SynReceived;
-    if (len > 0 && this.recvBuf.insert(this.rcvNxt, payload, off, len) > 0) this.rcvNxt = this.recvBuf.nxt;
+    if (len > 0 && this.recvBuf.insert(this.rcvNxt, payload, off, len) > 0) this.rcvNxt = this.recvBuf.nxt32;
     this.xmit(TCP_FLAG_SYN | TCP_FLAG_ACK, seqDiff(this.iss, this.sndUna), 0, now);
     this.rtoAt = now + this.rto.rto;
     this.rearm(now);
@@ -136,15 +136,15 @@ export class Tcb extends TcbInput {
     this.passive = true;
     this.localPort = f.dstPort;
     this.remotePort = f.srcPort;
-    this.start(iss >>> 0);
-    this.irs = seqAdd(f.seq, -1);
-    this.rcvNxt = f.seq;
+    this.start(iss | 0);
+    this.irs = seqAdd32(f.seq, -1);
+    this.rcvNxt = f.seq | 0;
     this.recvBuf.init(f.seq);
     this.wsOn = this.sackOn = this.tsOn = false;
     this.rcvShift = this.sndShift = 0;
     this.segMss = mss < this.ourMss ? mss : this.ourMss;
     const free = this.recvBuf.window;
-    this.rcvAdv = seqAdd(this.rcvNxt, free < TCP_MAX_UNSCALED_WINDOW ? free : TCP_MAX_UNSCALED_WINDOW);
+    this.rcvAdv = seqAdd32(this.rcvNxt, free < TCP_MAX_UNSCALED_WINDOW ? free : TCP_MAX_UNSCALED_WINDOW);
     this.sndWl1 = this.irs;
     this.sndWl2 = this.iss;
     this.state = TcpState.SynReceived;
@@ -185,7 +185,7 @@ export class Tcb extends TcbInput {
       const s = this.state;
       if (s === TcpState.Established || s === TcpState.FinWait1 || s === TcpState.FinWait2) {
         const rb = this.recvBuf;
-        const grow = seqDiff(seqAdd(this.rcvNxt, rb.window), this.rcvAdv);
+        const grow = seqDiff(seqAdd32(this.rcvNxt, rb.window), this.rcvAdv);
         const half = rb.capacity >>> 1;
         const twoMss = 2 * this.ourMss;
         if (grow >= (twoMss < half ? twoMss : half)) {
