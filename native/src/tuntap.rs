@@ -22,6 +22,8 @@ mod netlink;
 mod netns;
 mod vnet;
 mod vnet_io;
+#[cfg(test)]
+mod test_fds;
 
 fn io_error(e: std::io::Error) -> Error {
     Error::new(Status::GenericFailure, e.to_string())

@@ -228,28 +228,8 @@ fn carry_on(s: &Slots, headroom: usize, first: u32, count: u32, stats: &mut [f64
 
 #[cfg(test)]
 mod tests {
+    use super::super::test_fds::{close, pair, send};
     use super::*;
-
-    fn pair() -> (i32, i32) {
-        let mut fds = [0i32; 2];
-        // SAFETY: valid out array.
-        let r = unsafe { libc::socketpair(libc::AF_UNIX, libc::SOCK_SEQPACKET | libc::SOCK_NONBLOCK, 0, fds.as_mut_ptr()) };
-        assert_eq!(r, 0);
-        (fds[0], fds[1])
-    }
-
-    fn send(fd: i32, b: &[u8]) {
-        // SAFETY: valid buffer.
-        assert_eq!(unsafe { libc::write(fd, b.as_ptr().cast(), b.len()) }, b.len() as isize);
-    }
-
-    fn close(fds: (i32, i32)) {
-        // SAFETY: closing our own descriptors.
-        unsafe {
-            libc::close(fds.0);
-            libc::close(fds.1);
-        }
-    }
 
     /// An IPv4/TCP super-packet of `payload` bytes (20 + 20 bytes of headers), partial checksum.
     fn super_packet(payload: usize, mss: u16) -> Vec<u8> {
