@@ -223,3 +223,21 @@ export function machineLine(): string {
   const cpus = os.cpus();
   return `${cpus[0]?.model.trim() ?? 'unknown CPU'}, ${cpus.length} vCPU, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Linux ${os.release()}, Node ${process.version} (V8 ${process.versions.v8}), ${new Date().toISOString().slice(0, 10)}`;
 }
+
+/**
+ * Rewrites the section of docs/BENCHMARKS.md between `<!-- bench:NAME:begin -->` and
+ * `<!-- bench:NAME:end -->` with `body` (the markers stay; the prose around them is the
+ * document's). Throws when the markers are missing: add them with the section's intro first.
+ */
+export async function writeDocsSection(name: string, body: string): Promise<void> {
+  const { readFile, writeFile } = await import('node:fs/promises');
+  const path = new URL('../../docs/BENCHMARKS.md', import.meta.url);
+  const doc = await readFile(path, 'utf8');
+  const begin = `<!-- bench:${name}:begin -->`;
+  const end = `<!-- bench:${name}:end -->`;
+  const i = doc.indexOf(begin);
+  const j = doc.indexOf(end);
+  if (i === -1 || j === -1 || j < i) throw new Error(`docs/BENCHMARKS.md has no ${begin} … ${end} section`);
+  await writeFile(path, `${doc.slice(0, i)}${begin}\n${body}\n${end}${doc.slice(j + end.length)}`);
+  console.error(`wrote the ${name} section of docs/BENCHMARKS.md`);
+}

@@ -9,7 +9,6 @@
  *   npm run bench -- --in-process         all rows in one isolate (see harness.ts on isolation)
  */
 
-import { readFile, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { aeadReport, aeadRows } from './aead.bench.js';
 import { coreRows } from './core.bench.js';
@@ -17,7 +16,7 @@ import { dhcpRows } from './dhcp.bench.js';
 import { l2Rows } from './l2.bench.js';
 import { vtcpEngineRows } from './vtcp-engine.bench.js';
 import { wgRows } from './wg.bench.js';
-import { machineLine, markdownTable, runSuite, runSuiteIsolated, type Row, type RowResult } from './harness.js';
+import { machineLine, markdownTable, runSuite, runSuiteIsolated, writeDocsSection, type Row, type RowResult } from './harness.js';
 
 /**
  * Each suite: the module that exports it (for isolated workers), its factory, and optionally
@@ -55,16 +54,5 @@ for (const name of names) {
   const table = markdownTable(results) + (suite.after === undefined ? '' : `\n\n${await suite.after(results)}`);
   const machine = machineLine();
   console.log(`\n## ${name}\n\n${machine}\n\n${table}\n`);
-  if (values['write-docs']) {
-    const path = new URL('../../docs/BENCHMARKS.md', import.meta.url);
-    const doc = await readFile(path, 'utf8');
-    const begin = `<!-- bench:${name}:begin -->`;
-    const end = `<!-- bench:${name}:end -->`;
-    const i = doc.indexOf(begin);
-    const j = doc.indexOf(end);
-    if (i === -1 || j === -1) throw new Error(`docs/BENCHMARKS.md has no ${begin} … ${end} section`);
-    const section = `${begin}\nMeasured: ${machine}\n\n${table}\n${end}`;
-    await writeFile(path, doc.slice(0, i) + section + doc.slice(j + end.length));
-    console.log(`wrote the ${name} section of docs/BENCHMARKS.md`);
-  }
+  if (values['write-docs']) await writeDocsSection(name, `Measured: ${machine}\n\n${table}`);
 }

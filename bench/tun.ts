@@ -52,7 +52,6 @@
 
 import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { IO_STATS_LEN, tuntapNative } from '../src/tuntap/native.js';
 import { Iface, Tun, attachTun, type VnetHdrOptions } from '../src/tuntap/index.js';
@@ -60,7 +59,7 @@ import os from 'node:os';
 import { Dataplane } from '../src/dataplane/index.js';
 import { emitIpv4, newIpv4Fields, IpProto } from '../src/wire/ipv4.js';
 import { parseIPv4 } from '../src/wire/addr.js';
-import { machineLine } from './harness.js';
+import { machineLine, writeDocsSection } from './harness.js';
 
 const { values } = parseArgs({
   options: {
@@ -477,14 +476,4 @@ const table = [
 const tcp = tcpTable(await tcpBench());
 const machine = machineLine();
 console.log(`\n${machine}\n\n${table}\n\n${tcp}\n`);
-if (values['write-docs']) {
-  const path = new URL('../../docs/BENCHMARKS.md', import.meta.url);
-  const doc = await readFile(path, 'utf8');
-  const begin = '<!-- bench:tun:begin -->';
-  const end = '<!-- bench:tun:end -->';
-  const i = doc.indexOf(begin);
-  const j = doc.indexOf(end);
-  if (i === -1 || j === -1) throw new Error(`docs/BENCHMARKS.md has no ${begin} … ${end} section`);
-  await writeFile(path, `${doc.slice(0, i)}${begin}\nMeasured: ${machine}\n\n${table}\n\n${tcp}\n${end}${doc.slice(j + end.length)}`);
-  console.log('wrote the tun section of docs/BENCHMARKS.md');
-}
+if (values['write-docs']) await writeDocsSection('tun', `Measured: ${machine}\n\n${table}`);

@@ -14,11 +14,10 @@
  * round 2...), so a row and the baseline run back to back; a row's ratio is the median of its
  * per-round ratios, the only comparison that holds on this noisy 2-vCPU machine.
  */
-import { readFile, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import { machineBusyMs, otherCores } from './crosscore.js';
-import { machineLine } from './harness.js';
+import { machineLine, writeDocsSection } from './harness.js';
 import { PHASE, RECEIVED, STOP, type UdpBenchKind, type UdpRole } from './udp-ctl.js';
 
 const ENTRY = new URL('./udp-roles.js', import.meta.url);
@@ -162,38 +161,4 @@ const cmd = `    node build/bench/udp.js --rounds ${rounds} --warmup ${warmupMs}
 const table = [...lines, ...targets].join('\n');
 console.log(`\n## Batched UDP\n\n${machine}\n\n${table}\n`);
 
-if (values['write-docs']) {
-  const path = new URL('../../docs/BENCHMARKS.md', import.meta.url);
-  const doc = await readFile(path, 'utf8');
-  const begin = '<!-- bench:udp:begin -->';
-  const end = '<!-- bench:udp:end -->';
-  const section = `${begin}\nMeasured: ${machine}\n\n${cmd}\n\n${table}\n${end}`;
-  const i = doc.indexOf(begin);
-  const j = doc.indexOf(end);
-  let out: string;
-  if (i !== -1 && j !== -1) {
-    out = doc.slice(0, i) + section + doc.slice(j + end.length);
-  } else {
-    const intro = [
-      '## Batched UDP',
-      '',
-      'Datagrams per second between two worker threads over IPv4 loopback, 1400-byte datagrams',
-      '(bench/udp.ts): Node\'s `dgram` against pktkit/udp (recvmmsg/sendmmsg, 64 datagrams per call),',
-      'without offloads, with UDP GSO on send, and with GSO and GRO. Both sides keep the same flow',
-      'control (the sender at most 2048 datagrams ahead of what the receiver has counted), so the rate',
-      'is the rate delivered, without loss. On loopback the sending thread also pays for the receive',
-      'path in the kernel (the datagram is delivered inside its sendmsg), which is why offloads matter',
-      'most here: a GSO run of up to 64 segments is one trip through the stack, and a GRO socket takes it',
-      'whole. **CPU ns/datagram** is the process\'s CPU time (all threads) over the measured window per',
-      'datagram, **cores busy** that time over the wall time; **Other load** the most CPU other',
-      'processes used during a round (in cores: above about 0.1 the row was disturbed). Rounds are',
-      'interleaved; **vs node:dgram** is the median of the per-round ratios.',
-      '',
-    ].join('\n');
-    const notes = doc.indexOf('## Notes');
-    const at = notes === -1 ? doc.length : notes;
-    out = `${doc.slice(0, at)}${intro}${section}\n\n${doc.slice(at)}`;
-  }
-  await writeFile(path, out);
-  console.error('wrote the udp section of docs/BENCHMARKS.md');
-}
+if (values['write-docs']) await writeDocsSection('udp', `Measured: ${machine}\n\n${cmd}\n\n${table}`);

@@ -16,14 +16,13 @@
  * between the bench:vtcp markers (adding a `## vtcp` heading before `## Notes` when missing).
  */
 import { spawn, execFileSync } from 'node:child_process';
-import { readFile, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import { DOORBELL_BYTES, createRing } from '../rings/index.js';
 import { PipeL3 } from '../src/core/pipe.js';
 import type { Conn } from '../src/vtcp/conn.js';
 import { TcpStack } from '../src/vtcp/stack.js';
-import { machineLine } from './harness.js';
+import { machineLine, writeDocsSection } from './harness.js';
 import type { VtcpWorkerData } from './vtcp-throughput-worker.js';
 
 const TARGET_MBIT = 1000;
@@ -217,34 +216,4 @@ const cmd = `    node build/bench/vtcp-throughput.js --bytes ${MiB} --rounds ${R
 const table = lines.join('\n');
 console.log(`\n## vtcp\n\n${machine}\n\n${table}\n`);
 
-if (values['write-docs']) {
-  const path = new URL('../../docs/BENCHMARKS.md', import.meta.url);
-  const doc = await readFile(path, 'utf8');
-  const begin = '<!-- bench:vtcp:begin -->';
-  const end = '<!-- bench:vtcp:end -->';
-  const section = `${begin}\nMeasured: ${machine}\n\n${cmd}\n\n${table}\n${end}`;
-  const i = doc.indexOf(begin);
-  const j = doc.indexOf(end);
-  let out: string;
-  if (i !== -1 && j !== -1) {
-    out = doc.slice(0, i) + section + doc.slice(j + end.length);
-  } else {
-    const intro = [
-      '## vtcp',
-      '',
-      'Bulk TCP throughput of vtcp (bench/vtcp-throughput.ts): `--bytes` MiB one way through a `Conn`',
-      '(the node:stream Duplex, 64 KiB writes with back-pressure) between two `TcpStack`s, timed at the',
-      'receiver from its first byte to the end of the stream; the median of the rounds. One thread:',
-      'the stacks on PipeL3s joined back to back (every segment built with its IP header and both',
-      'checksums, parsed and verified on the other side). Two workers: each stack on its own thread,',
-      'packets through SPSC rings in a SharedArrayBuffer (RingL3Device). TUN rows (with `--tun`, root):',
-      'the kernel\'s TCP in a network namespace at the other end of a TUN.',
-      '',
-    ].join('\n');
-    const notes = doc.indexOf('## Notes');
-    const at = notes === -1 ? doc.length : notes;
-    out = `${doc.slice(0, at)}${intro}${section}\n\n${doc.slice(at)}`;
-  }
-  await writeFile(path, out);
-  console.error('wrote the vtcp section of docs/BENCHMARKS.md');
-}
+if (values['write-docs']) await writeDocsSection('vtcp', `Measured: ${machine}\n\n${cmd}\n\n${table}`);
