@@ -16,6 +16,10 @@
 use napi_derive::napi;
 
 pub mod wait;
+#[cfg(any(feature = "tuntap", feature = "xdp"))]
+// Shared by both features: with one of them built alone, part of it goes unused.
+#[cfg_attr(not(all(feature = "tuntap", feature = "xdp")), allow(dead_code))]
+mod netlink;
 #[cfg(feature = "aead")]
 pub mod aead;
 #[cfg(feature = "tuntap")]

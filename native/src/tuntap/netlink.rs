@@ -13,25 +13,13 @@
 use std::io;
 use std::sync::atomic::{AtomicU32, Ordering};
 
-// linux/netlink.h
-const NLMSG_HDRLEN: usize = 16;
-const NLM_F_REQUEST: u16 = 0x01;
-const NLM_F_ACK: u16 = 0x04;
-const NLM_F_EXCL: u16 = 0x200;
-const NLM_F_CREATE: u16 = 0x400;
-/// In an NLMSG_ERROR: extended-ack attributes follow the echoed header.
-const NLM_F_ACK_TLVS: u16 = 0x200;
-/// In an NLMSG_ERROR: the echoed request was cut down to its header.
-const NLM_F_CAPPED: u16 = 0x100;
-const NLMSG_ERROR: u16 = 2;
-const NLMSG_DONE: u16 = 3;
-const NLMSGERR_ATTR_MSG: u16 = 1;
-const NETLINK_CAP_ACK: libc::c_int = 10;
-const NETLINK_EXT_ACK: libc::c_int = 11;
+use crate::netlink::{
+    ack_error, align4, ne_u16, ne_u32, open_route_socket, walk_attrs, NLMSG_DONE, NLMSG_ERROR, NLMSG_HDRLEN, NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL,
+    NLM_F_REQUEST,
+};
+pub use crate::netlink::{RTM_GETLINK, RTM_NEWLINK};
 
 // linux/rtnetlink.h
-pub const RTM_NEWLINK: u16 = 16;
-pub const RTM_GETLINK: u16 = 18;
 pub const RTM_NEWADDR: u16 = 20;
 pub const RTM_DELADDR: u16 = 21;
 pub const RTM_NEWROUTE: u16 = 24;
@@ -65,10 +53,6 @@ const IFA_F_NODAD: u8 = 0x02;
 
 const AF_INET: u8 = libc::AF_INET as u8;
 const AF_INET6: u8 = libc::AF_INET6 as u8;
-
-fn align4(n: usize) -> usize {
-    (n + 3) & !3
-}
 
 /// A request under construction: the header, a fixed family struct, then attributes.
 pub struct Msg {
@@ -267,27 +251,6 @@ pub struct LinkInfo {
     pub mac: Vec<u8>,
 }
 
-fn ne_u16(b: &[u8], off: usize) -> u16 {
-    u16::from_ne_bytes([b[off], b[off + 1]])
-}
-
-fn ne_u32(b: &[u8], off: usize) -> u32 {
-    u32::from_ne_bytes([b[off], b[off + 1], b[off + 2], b[off + 3]])
-}
-
-/// Walks `struct rtattr`s in `b`, calling `f(type, payload)`; stops at a malformed one.
-fn walk_attrs(b: &[u8], mut f: impl FnMut(u16, &[u8])) {
-    let mut off = 0;
-    while off + 4 <= b.len() {
-        let len = ne_u16(b, off) as usize;
-        if len < 4 || off + len > b.len() {
-            return;
-        }
-        f(ne_u16(b, off + 2) & 0x3fff, &b[off + 4..off + len]);
-        off += align4(len);
-    }
-}
-
 /// What one received datagram said about request `seq`.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Reply {
@@ -315,23 +278,10 @@ pub fn parse_replies(b: &[u8], seq: u32) -> Vec<Reply> {
         let body = &b[off + NLMSG_HDRLEN..off + len];
         if mseq == seq {
             match ty {
-                NLMSG_ERROR if body.len() >= 4 + NLMSG_HDRLEN => {
-                    let err = i32::from_ne_bytes([body[0], body[1], body[2], body[3]]);
-                    let mut text = None;
-                    if flags & NLM_F_ACK_TLVS != 0 {
-                        // The echoed request: its header only when capped, else all of it.
-                        let echoed = if flags & NLM_F_CAPPED != 0 { NLMSG_HDRLEN } else { ne_u32(body, 4) as usize };
-                        let start = 4 + align4(echoed);
-                        if start <= body.len() {
-                            walk_attrs(&body[start..], |t, p| {
-                                if t == NLMSGERR_ATTR_MSG {
-                                    let end = p.iter().position(|&c| c == 0).unwrap_or(p.len());
-                                    text = Some(String::from_utf8_lossy(&p[..end]).into_owned());
-                                }
-                            });
-                        }
+                NLMSG_ERROR => {
+                    if let Some((err, text)) = ack_error(body, flags) {
+                        out.push(Reply::Ack(err, text));
                     }
-                    out.push(Reply::Ack(err, text));
                 }
                 NLMSG_DONE => out.push(Reply::Ack(0, None)),
                 RTM_NEWLINK if body.len() >= 16 => {
@@ -375,19 +325,7 @@ fn os_err(what: &str) -> io::Error {
 impl Socket {
     /// Opens a socket in the calling thread's network namespace.
     pub fn open() -> io::Result<Socket> {
-        // SAFETY: plain syscalls with valid arguments.
-        let fd = unsafe { libc::socket(libc::AF_NETLINK, libc::SOCK_RAW | libc::SOCK_CLOEXEC, libc::NETLINK_ROUTE) };
-        if fd < 0 {
-            return Err(os_err("netlink socket"));
-        }
-        let one: libc::c_int = 1;
-        for opt in [NETLINK_EXT_ACK, NETLINK_CAP_ACK] {
-            // SAFETY: `one` is a valid c_int for the option's size. Older kernels lack these
-            // options; they only make errors less detailed, so failures are ignored.
-            unsafe {
-                libc::setsockopt(fd, libc::SOL_NETLINK, opt, (&one as *const libc::c_int).cast(), 4);
-            }
-        }
+        let fd = open_route_socket().map_err(|e| io::Error::new(e.kind(), format!("netlink socket: {e}")))?;
         Ok(Socket { fd })
     }
 
@@ -451,6 +389,7 @@ impl Socket {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::netlink::{NLMSGERR_ATTR_MSG, NLM_F_ACK_TLVS, NLM_F_CAPPED};
 
     fn hex(b: &[u8]) -> String {
         b.iter().map(|x| format!("{x:02x}")).collect()

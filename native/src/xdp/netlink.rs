@@ -10,24 +10,12 @@
 
 use std::mem::size_of;
 
-const NLMSG_HDRLEN: usize = 16;
-const IFINFOMSG_LEN: usize = 16;
-const NLA_HDRLEN: usize = 4;
-const NLMSG_ERROR: u16 = 2;
-const NLMSG_DONE: u16 = 3;
-const RTM_NEWLINK: u16 = 16;
-const RTM_GETLINK: u16 = 18;
-const RTM_SETLINK: u16 = 19;
-const NLM_F_REQUEST: u16 = 0x1;
-const NLM_F_ACK: u16 = 0x4;
-const NLM_F_CAPPED: u16 = 0x100;
-const NLM_F_ACK_TLVS: u16 = 0x200;
-const NLA_F_NESTED: u16 = 0x8000;
-const NLA_TYPE_MASK: u16 = 0x3fff;
-const NETLINK_CAP_ACK: libc::c_int = 10;
-const NETLINK_EXT_ACK: libc::c_int = 11;
-const NLMSGERR_ATTR_MSG: u16 = 1;
+use crate::netlink::{
+    ack_error, align4, ne_u16 as u16_at, ne_u32 as u32_at, open_route_socket, put_attr, walk_attrs as attrs, NLA_F_NESTED, NLMSG_DONE, NLMSG_ERROR,
+    NLMSG_HDRLEN, NLM_F_ACK, NLM_F_REQUEST, RTM_GETLINK, RTM_NEWLINK, RTM_SETLINK,
+};
 
+const IFINFOMSG_LEN: usize = 16;
 const IFLA_XDP: u16 = 43;
 const IFLA_XDP_FD: u16 = 1;
 const IFLA_XDP_ATTACHED: u16 = 2;
@@ -40,18 +28,6 @@ pub const XDP_FLAGS_UPDATE_IF_NOEXIST: u32 = 1 << 0;
 pub const XDP_FLAGS_SKB_MODE: u32 = 1 << 1;
 pub const XDP_FLAGS_DRV_MODE: u32 = 1 << 2;
 pub const XDP_FLAGS_REPLACE: u32 = 1 << 4;
-
-fn align4(n: usize) -> usize {
-    (n + 3) & !3
-}
-
-fn put_attr(buf: &mut Vec<u8>, ty: u16, payload: &[u8]) {
-    let len = NLA_HDRLEN + payload.len();
-    buf.extend_from_slice(&(len as u16).to_ne_bytes());
-    buf.extend_from_slice(&ty.to_ne_bytes());
-    buf.extend_from_slice(payload);
-    buf.resize(align4(buf.len()), 0);
-}
 
 fn header(buf: &mut Vec<u8>, ty: u16, flags: u16, seq: u32, ifindex: i32) {
     buf.extend_from_slice(&0u32.to_ne_bytes()); // length, set at the end
@@ -95,26 +71,6 @@ pub fn build_get_link(seq: u32, ifindex: i32) -> Vec<u8> {
     b
 }
 
-fn u16_at(b: &[u8], at: usize) -> u16 {
-    u16::from_ne_bytes([b[at], b[at + 1]])
-}
-fn u32_at(b: &[u8], at: usize) -> u32 {
-    u32::from_ne_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
-}
-
-/// Walks the attributes in `b`, calling `f(type, payload)` (type without the flag bits).
-fn attrs(b: &[u8], mut f: impl FnMut(u16, &[u8])) {
-    let mut at = 0;
-    while at + NLA_HDRLEN <= b.len() {
-        let len = u16_at(b, at) as usize;
-        if len < NLA_HDRLEN || at + len > b.len() {
-            break;
-        }
-        f(u16_at(b, at + 2) & NLA_TYPE_MASK, &b[at + NLA_HDRLEN..at + len]);
-        at += align4(len);
-    }
-}
-
 /// The result of a request: Ok, or the errno and the kernel's extended-ack text.
 pub type NlResult = Result<(), (i32, Option<String>)>;
 
@@ -129,27 +85,10 @@ pub fn parse_ack(buf: &[u8], seq: u32) -> Option<NlResult> {
         let ty = u16_at(buf, at + 4);
         let flags = u16_at(buf, at + 6);
         let mseq = u32_at(buf, at + 8);
-        if ty == NLMSG_ERROR && mseq == seq && len >= NLMSG_HDRLEN + 4 {
-            let err = u32_at(buf, at + NLMSG_HDRLEN) as i32;
-            if err == 0 {
-                return Some(Ok(()));
+        if ty == NLMSG_ERROR && mseq == seq {
+            if let Some((err, msg)) = ack_error(&buf[at + NLMSG_HDRLEN..at + len], flags) {
+                return Some(if err == 0 { Ok(()) } else { Err((-err, msg)) });
             }
-            // struct nlmsgerr: error, then the request's header (and its payload unless capped),
-            // then the extended-ack attributes.
-            let orig = at + NLMSG_HDRLEN + 4;
-            let mut msg = None;
-            if flags & NLM_F_ACK_TLVS != 0 && orig + NLMSG_HDRLEN <= at + len {
-                let tlv = if flags & NLM_F_CAPPED != 0 { orig + NLMSG_HDRLEN } else { orig + align4(u32_at(buf, orig) as usize) };
-                if tlv <= at + len {
-                    attrs(&buf[tlv..at + len], |t, p| {
-                        if t == NLMSGERR_ATTR_MSG {
-                            let end = p.iter().position(|&c| c == 0).unwrap_or(p.len());
-                            msg = Some(String::from_utf8_lossy(&p[..end]).into_owned());
-                        }
-                    });
-                }
-            }
-            return Some(Err((-err, msg)));
         }
         at += align4(len);
     }
@@ -215,22 +154,7 @@ fn errno() -> i32 {
 }
 
 fn open() -> Result<Socket, i32> {
-    // SAFETY: socket takes no pointers.
-    let fd = unsafe { libc::socket(libc::AF_NETLINK, libc::SOCK_RAW | libc::SOCK_CLOEXEC, libc::NETLINK_ROUTE) };
-    if fd < 0 {
-        return Err(errno());
-    }
-    let s = Socket(fd);
-    let one: i32 = 1;
-    for opt in [NETLINK_EXT_ACK, NETLINK_CAP_ACK] {
-        // SAFETY: passes a live int. Failure only loses the error text.
-        unsafe { libc::setsockopt(fd, libc::SOL_NETLINK, opt, (&one as *const i32).cast(), size_of::<i32>() as libc::socklen_t) };
-    }
-    // A receive timeout, so that a kernel that never answers cannot hang the caller.
-    let tv = libc::timeval { tv_sec: 5, tv_usec: 0 };
-    // SAFETY: passes a live timeval.
-    unsafe { libc::setsockopt(fd, libc::SOL_SOCKET, libc::SO_RCVTIMEO, (&tv as *const libc::timeval).cast(), size_of::<libc::timeval>() as libc::socklen_t) };
-    Ok(s)
+    open_route_socket().map(Socket).map_err(|e| e.raw_os_error().unwrap_or(libc::EIO))
 }
 
 fn transact<T>(req: &[u8], seq: u32, parse: impl Fn(&[u8], u32) -> Option<T>) -> Result<T, i32> {
@@ -285,6 +209,7 @@ pub fn query_xdp(ifindex: i32) -> Result<LinkXdp, i32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::netlink::{NLMSGERR_ATTR_MSG, NLM_F_ACK_TLVS, NLM_F_CAPPED};
 
     #[test]
     fn set_xdp_message_layout() {
