@@ -158,7 +158,12 @@ export class Conn extends Duplex {
 
   override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
     this.clearIdleTimer();
-    if (this.tcb.state !== TcpState.Closed && this.tcb.state !== TcpState.TimeWait) this.tcb.abort();
+    // As closing a kernel socket: once our FIN is queued (end() has finished) and nothing went
+    // wrong, the connection closes in order on its own (LAST-ACK, TIME-WAIT: the stack keeps
+    // running the Tcb); otherwise (an error, or data never ended) it is reset. autoDestroy
+    // destroys a Conn whose two sides have ended, and must not turn that into a reset.
+    const orderly = err === null && this.writableFinished;
+    if (!orderly && this.tcb.state !== TcpState.Closed && this.tcb.state !== TcpState.TimeWait) this.tcb.abort();
     if (this.pendingCb !== null) this.finishWrite(err ?? new ConnError('ECONNABORTED'));
     cb(err);
   }

@@ -15,7 +15,7 @@ export { Listener, type ListenerOptions, type ListenerStats, type AcceptedConnec
 export { Conn, ConnError, type ConnOptions } from './conn.js';
 export {
   TcpStack, TcpServer, StackDrop, EPHEMERAL_PORT_MIN, EPHEMERAL_PORT_MAX, STACK_RTO_MIN_MS,
-  type TcpStackOptions, type DialOptions, type ListenOptions, type TcpStackStats,
+  type TcpStackOptions, type DialOptions, type ListenOptions, type TcpStackStats, type HeldSyn,
 } from './stack.js';
 export { seqLt, seqLe, seqGt, seqGe, seqAdd, seqDiff, seqMax, seqMin, seqInRange } from './seq.js';
 export { RtoEstimator } from './rto.js';

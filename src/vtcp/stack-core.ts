@@ -17,7 +17,7 @@ import { checksum, transportChecksumV4, transportChecksumV6 } from '../wire/chec
 import { IpProto } from '../wire/ipv4.js';
 import { IPV6_HEADER_LEN, Ipv6View } from '../wire/ipv6.js';
 import { WireStatus } from '../wire/status.js';
-import { TCP_FLAG_RST, TcpView, newTcpFields, parseTcp, type TcpFields } from '../wire/tcp.js';
+import { TCP_FLAG_ACK, TCP_FLAG_RST, TCP_FLAG_SYN, TcpView, newTcpFields, parseTcp, type TcpFields } from '../wire/tcp.js';
 import type { Listener } from './listener.js';
 import type { TcpServer } from './stack-server.js';
 import { emitRstReply } from './tcb.js';
@@ -337,6 +337,8 @@ export abstract class StackCore implements SinkHost {
       (family === 4 ? pl.v4 : pl.v6).input(f, p, payOff, payLen, l, r, this.reply);
       return;
     }
+    // A pure SYN with no listener: the subclass may hold it (slirp's deferred accept, stack.ts).
+    if ((f.flags & (TCP_FLAG_SYN | TCP_FLAG_ACK | TCP_FLAG_RST)) === TCP_FLAG_SYN && this.synGate(f, p, payOff, payLen, l, r, family)) return;
     this.drops.noListener++;
     // RFC 9293 §3.10.7.1: "If the state is CLOSED ... An incoming segment containing a RST is
     // discarded. An incoming segment not containing a RST causes a RST to be sent in response."
@@ -345,5 +347,11 @@ export abstract class StackCore implements SinkHost {
     emitRstReply(this.reply, this.out, f, payLen, EMPTY_BYTES);
   }
 
-  // ---------------------------------------------------------------- API
+  /**
+   * A pure SYN for no connection and no listener (addresses `l`, `r` borrowed scratch): true when
+   * the subclass took it (held or accepted), false for the RST of §3.10.7.1. Default: false.
+   */
+  protected synGate(_f: TcpFields, _p: Uint8Array, _payOff: number, _payLen: number, _l: Uint8Array, _r: Uint8Array, _family: 4 | 6): boolean {
+    return false;
+  }
 }

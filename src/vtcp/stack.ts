@@ -42,6 +42,7 @@ import { IpAddr, type IpPrefix } from '../wire/addr.js';
 import { IPV6_HEADER_LEN } from '../wire/ipv6.js';
 import { Conn, ConnError, type ConnOptions } from './conn.js';
 import type { TcbOptions, TcbStats } from './contract.js';
+import type { TcpFields } from '../wire/tcp.js';
 import { IsnGenerator } from './isn.js';
 import { Listener, type ListenerStats } from './listener.js';
 import { SynCookies } from './syn-cookies.js';
@@ -82,6 +83,24 @@ export interface TcpStackOptions {
   ephemeralPorts?: readonly [number, number];
   /** TTL / hop limit of what we send (default 64). */
   ttl?: number;
+  /**
+   * Deferred accept (slirp): called for a pure SYN that no connection or listener owns. Return
+   * true to hold it (no answer, nothing kept: copy `syn.packet` to decide later with `acceptSyn`
+   * or `refuseSyn`; a retransmitted SYN calls this again), false for the usual RST.
+   */
+  onSyn?: (syn: HeldSyn) => boolean;
+}
+
+/** A SYN offered to `onSyn`. Every array is borrowed: valid only during the call. */
+export interface HeldSyn {
+  /** The whole IP packet (IPv4 or IPv6 header at 0). */
+  packet: Uint8Array;
+  family: 4 | 6;
+  /** Destination (ours) and source address: 4 or 16 bytes. */
+  local: Uint8Array;
+  remote: Uint8Array;
+  localPort: number;
+  remotePort: number;
 }
 
 export interface DialOptions {
@@ -125,6 +144,10 @@ export class TcpStack extends StackCore {
   private portsInUse = 0;
   private readonly unwatch: (() => void) | null;
   private readonly explicitAddrs: boolean;
+  private readonly onSyn: ((syn: HeldSyn) => boolean) | null;
+  /** While acceptSyn/refuseSyn re-inputs a held SYN: 1 accept, 2 refuse (0 otherwise). */
+  private admit = 0;
+  private admitted: Conn | null = null;
 
   /**
    * Attaches to `dev` (installs itself as its handler).
@@ -149,6 +172,7 @@ export class TcpStack extends StackCore {
     this.portMax = intInRange('ephemeralPorts[1]', hi, this.portMin, 65535);
     this.portUse = new Uint16Array(65536);
     this.explicitAddrs = opts.addrs !== undefined;
+    this.onSyn = opts.onSyn ?? null;
     if (opts.addrs !== undefined) {
       for (const a of opts.addrs) this.addAddr(a);
       this.unwatch = null;
@@ -338,6 +362,57 @@ export class TcpStack extends StackCore {
     const conn = this.wrap(e);
     tcb.connect(lport, remotePort, this.isn.next(la.bytes, ra.bytes, lport, remotePort));
     return conn;
+  }
+
+  /**
+   * Completes the handshake of a SYN held by `onSyn`: `packet` is the stored copy (an IP packet).
+   * Returns its Conn, in SYN-RECEIVED (it emits 'connect' when the peer's ACK comes), or null
+   * when the packet is not a valid pure SYN for a free 4-tuple or the table is full. The packet
+   * is counted again in `packetsIn`.
+   */
+  acceptSyn(packet: Uint8Array): Conn | null {
+    if (this.closed) return null;
+    this.admit = 1;
+    this.admitted = null;
+    try {
+      this.input(packet);
+    } finally {
+      this.admit = 0;
+    }
+    const c = this.admitted;
+    this.admitted = null;
+    return c;
+  }
+
+  /** Answers a SYN held by `onSyn` with the RST of a closed port (RFC 9293 §3.10.7.1). */
+  refuseSyn(packet: Uint8Array): void {
+    if (this.closed) return;
+    this.admit = 2;
+    try {
+      this.input(packet);
+    } finally {
+      this.admit = 0;
+    }
+  }
+
+  protected override synGate(f: TcpFields, p: Uint8Array, payOff: number, payLen: number, l: Uint8Array, r: Uint8Array, family: 4 | 6): boolean {
+    if (this.admit === 2) return false;
+    if (this.admit === 1) {
+      const sink = new ConnSink(this).setAddrs(l, r);
+      const tcb = new Tcb(sink, this.tcbOptions(family), {});
+      const e = new ConnEntry(sink, tcb, f.dstPort, f.srcPort);
+      if (!this.table.insert(e)) {
+        this.drops.tableFull++;
+        return true;
+      }
+      const conn = this.wrap(e);
+      tcb.acceptSyn(f, p, payOff, payLen, this.isn.next(l, r, f.dstPort, f.srcPort));
+      this.admitted = conn;
+      return true;
+    }
+    const cb = this.onSyn;
+    if (cb === null) return false;
+    return cb({ packet: p, family, local: l, remote: r, localPort: f.dstPort, remotePort: f.srcPort });
   }
 
   /** Ephemeral ports held now (connections dialled and not yet freed, TIME-WAIT included). */

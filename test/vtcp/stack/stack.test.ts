@@ -347,3 +347,31 @@ test('acceptAnyAddr: the stack terminates TCP for any destination and answers fr
   s.close();
   t.is(clock.pending, 0);
 });
+
+test('a Conn ended after its peer closes finishes in order: autoDestroy does not reset the data still queued', async (t) => {
+  // Echo-style half-close, as a proxy does it: the client sends a little and ends; the server
+  // writes its answer after the client's FIN (200 KiB, taken at once into the Tcb's 256 KiB send
+  // buffer), then ends. Both sides of the server's Conn have ended while the answer is still in
+  // the Tcb: the autoDestroy that follows must not abort (RST) it.
+  const { clock, a, b } = stackPair();
+  const answer = pattern(200 << 10, 7);
+  const server = b.listen(8000);
+  server.on('connection', (c: Conn) => {
+    c.on('data', () => {});
+    c.on('end', () => {
+      for (let off = 0; off < answer.length; off += 50 << 10) c.write(answer.subarray(off, off + (50 << 10)));
+      c.end();
+    });
+  });
+  const conn = await pumpFor(clock, a.dial('10.0.0.2', 8000));
+  const got = collect(conn);
+  let error: unknown = null;
+  conn.on('error', (e) => (error = e));
+  conn.end(Buffer.from('question'));
+  t.true(await pump(clock, () => got.ended || error !== null), 'the answer ended');
+  t.is(error, null, 'no reset reached the client');
+  const body = got.bytes();
+  t.is(body.length, answer.length);
+  t.is(sha256(body), sha256(answer), 'every byte arrived: no reset cut the answer short');
+  t.is(b.stats().resetsSent, 0, 'the server sent no RST');
+});

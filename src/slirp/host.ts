@@ -1,0 +1,87 @@
+/**
+ * What a slirp `Space` (space.ts) needs from its `Stack` (stack.ts): limits, counters, the clock,
+ * the socket factory, and the decisions that need the Stack's configuration (where a SYN really
+ * goes, how to say a destination is unreachable). An interface so that space.ts does not import
+ * stack.ts.
+ */
+
+import type * as net from 'node:net';
+import type { Clock } from '../core/clock.js';
+import type { HeldSyn } from '../vtcp/stack.js';
+import type { Space } from './space.js';
+
+/** Why the slirp Stack dropped a packet or refused a flow: the keys of `SlirpStats.drops`. */
+export const SlirpDrop = {
+  truncated: 'truncated',
+  badVersion: 'badVersion',
+  badHeader: 'badHeader',
+  badChecksum: 'badChecksum',
+  fragment: 'fragment',
+  /** Broadcast or multicast destination (never proxied). */
+  broadcast: 'broadcast',
+  /** To the Stack's own address, for a service it does not offer. */
+  ownAddr: 'ownAddr',
+  /** Denied by the egress policy. */
+  policy: 'policy',
+  /** Flows per namespace at their limit. */
+  flowLimit: 'flowLimit',
+  /** ICMP other than Echo to the Stack's address (Echo elsewhere needs ICMP sockets: not built). */
+  icmp: 'icmp',
+  /** A protocol other than TCP, UDP, ICMP. */
+  protocol: 'protocol',
+  badUdp: 'badUdp',
+  /** A datagram the real socket could not take. */
+  sendFailed: 'sendFailed',
+  /** After close(). */
+  closed: 'closed',
+} as const;
+export type SlirpDrop = (typeof SlirpDrop)[keyof typeof SlirpDrop];
+
+export interface SlirpLimits {
+  /** Flows (dials, TCP, UDP) per namespace at most. */
+  maxFlows: number;
+  /** Bytes of each Tcb's send and receive buffers. */
+  tcpBuffer: number;
+  /** High-water mark of each stream (the Conn's and the socket's). */
+  streamBuffer: number;
+  /** A dial that has not connected after this long fails with ICMP unreachable. */
+  dialTimeoutMs: number;
+  /** A UDP flow idle this long is closed. */
+  udpIdleMs: number;
+}
+
+export interface SlirpCounters {
+  dials: number;
+  dialsOk: number;
+  dialsRefused: number;
+  dialsFailed: number;
+  dialsTimedOut: number;
+  synRetransmits: number;
+  bytesToReal: number;
+  bytesFromReal: number;
+  resetsFromVirtual: number;
+  resetsFromReal: number;
+  udpFlows: number;
+  udpExpired: number;
+  datagramsOut: number;
+  datagramsIn: number;
+  echoReplies: number;
+  unreachablesSent: number;
+}
+
+export type ConnectFn = (opts: net.NetConnectOpts & { host: string; port: number }) => net.Socket;
+
+export interface SlirpHost {
+  readonly limits: SlirpLimits;
+  readonly counters: SlirpCounters;
+  readonly clock: Clock;
+  readonly connect: ConnectFn;
+  /**
+   * Where a held SYN really goes: {host, port}, or false for a RST, or null when the Stack has
+   * answered (ICMP) or dropped it itself.
+   */
+  tcpTarget(space: Space, syn: HeldSyn): { host: string; port: number } | false | null;
+  /** Sends the virtual host an ICMP Destination Unreachable about `packet`. */
+  unreachable(space: Space, packet: Uint8Array, family: 4 | 6): void;
+  drop(reason: SlirpDrop): void;
+}

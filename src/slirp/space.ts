@@ -1,0 +1,350 @@
+/**
+ * `Space`: the state of one slirp namespace (the Stack's own device side, or one device attached
+ * with `connectL3`): its vtcp stack, its held SYNs and their dials, its proxied TCP flows and its
+ * UDP flows. Two spaces never share a table, so their hosts may use identical addresses; `close`
+ * releases every socket of the space, IPv4 and IPv6 alike.
+ *
+ * TCP, asynchronously (the Go slirp dialled synchronously in the packet path, untimed):
+ *
+ *   SYN ──► TcpStack (no listener) ──onSyn──► new dial? ─► policy, limits ─► net.connect + timer
+ *                                            └ pending already: a retransmission, dropped
+ *   connect ─► tcp.acceptSyn(stored SYN) ─► SYN-ACK to the virtual host ─► TcpProxy
+ *   ECONNREFUSED ─► tcp.refuseSyn ─► RST;  timeout / unreachable ─► ICMP Destination Unreachable
+ *
+ * The vtcp stack sits on the handler side of the device it is given, the opposite of slirp (an
+ * L3Device whose `send` takes packets in). `InnerDevice` turns it round: slirp hands TCP packets
+ * to the stack through the handler the stack installed, and what the stack sends goes out of the
+ * space.
+ */
+
+import * as dgram from 'node:dgram';
+import * as net from 'node:net';
+import type { Clock, TimerHandle } from '../core/clock.js';
+import type { L3Device, PacketHandler } from '../core/device.js';
+import type { IpPrefix } from '../wire/addr.js';
+import type { Conn } from '../vtcp/conn.js';
+import { TcpStack, type HeldSyn } from '../vtcp/stack.js';
+import { TcpProxy } from './tcp-proxy.js';
+import type { SlirpHost } from './host.js';
+
+function noop(): void {}
+
+/** The device a space's TcpStack runs on: its `send` leaves the space, its handler is the stack's input. */
+class InnerDevice implements L3Device {
+  handler: PacketHandler = noop;
+  readonly addr: IpPrefix | null = null;
+  private readonly out: PacketHandler;
+  constructor(out: PacketHandler) {
+    this.out = out;
+  }
+  setHandler(h: PacketHandler): void {
+    this.handler = h;
+  }
+  send(p: Uint8Array): void {
+    this.out(p);
+  }
+  setAddr(): void {}
+  close(): void {}
+}
+
+/** A SYN held while its real connection is being made. */
+export class PendingDial {
+  readonly key: number;
+  readonly packet: Uint8Array;
+  readonly family: 4 | 6;
+  readonly local: Uint8Array;
+  readonly remote: Uint8Array;
+  readonly localPort: number;
+  readonly remotePort: number;
+  sock: net.Socket | null = null;
+  timer: TimerHandle | null = null;
+  next: PendingDial | null = null;
+  constructor(key: number, syn: HeldSyn) {
+    this.key = key;
+    this.packet = syn.packet.slice();
+    this.family = syn.family;
+    this.local = syn.local.slice();
+    this.remote = syn.remote.slice();
+    this.localPort = syn.localPort;
+    this.remotePort = syn.remotePort;
+  }
+  same(syn: HeldSyn): boolean {
+    if (syn.localPort !== this.localPort || syn.remotePort !== this.remotePort || syn.local.length !== this.local.length) return false;
+    for (let i = 0; i < this.local.length; i++) if (this.local[i] !== syn.local[i] || this.remote[i] !== syn.remote[i]) return false;
+    return true;
+  }
+}
+
+/** A UDP flow: one dgram socket per (src, sport, dst, dport) of the space. */
+export class UdpFlow {
+  readonly key: number;
+  readonly family: 4 | 6;
+  /** Virtual source (the host) and destination, 4 or 16 bytes. */
+  readonly src: Uint8Array;
+  readonly dst: Uint8Array;
+  readonly sport: number;
+  readonly dport: number;
+  readonly realAddr: string;
+  readonly realPort: number;
+  readonly sock: dgram.Socket;
+  lastActiveMs: number;
+  next: UdpFlow | null = null;
+  closed = false;
+  constructor(key: number, family: 4 | 6, src: Uint8Array, sport: number, dst: Uint8Array, dport: number, realAddr: string, realPort: number, sock: dgram.Socket, now: number) {
+    this.key = key;
+    this.family = family;
+    this.src = src;
+    this.dst = dst;
+    this.sport = sport;
+    this.dport = dport;
+    this.realAddr = realAddr;
+    this.realPort = realPort;
+    this.sock = sock;
+    this.lastActiveMs = now;
+  }
+  matches(p: Uint8Array, srcOff: number, sport: number, dstOff: number, dport: number): boolean {
+    if (this.sport !== sport || this.dport !== dport) return false;
+    const n = this.src.length;
+    for (let i = 0; i < n; i++) if (this.src[i] !== p[srcOff + i] || this.dst[i] !== p[dstOff + i]) return false;
+    return true;
+  }
+}
+
+/** FNV-1a over a flow's addresses and ports, seeded: a number, never a string from packet data. */
+export function flowHash(seed: number, p: Uint8Array, srcOff: number, dstOff: number, n: number, sport: number, dport: number): number {
+  let h = seed ^ 0x811c9dc5;
+  for (let i = 0; i < n; i++) h = Math.imul(h ^ p[srcOff + i]!, 0x01000193);
+  for (let i = 0; i < n; i++) h = Math.imul(h ^ p[dstOff + i]!, 0x01000193);
+  h = Math.imul(h ^ sport, 0x01000193);
+  return Math.imul(h ^ dport, 0x01000193) | 0;
+}
+
+export class Space {
+  readonly id: number;
+  readonly tcp: TcpStack;
+  readonly inner: InnerDevice;
+  readonly out: PacketHandler;
+  readonly pending = new Map<number, PendingDial>();
+  pendingCount = 0;
+  readonly proxies = new Set<TcpProxy>();
+  readonly udp = new Map<number, UdpFlow>();
+  udpCount = 0;
+  closed = false;
+  private readonly host: SlirpHost;
+
+  constructor(id: number, host: SlirpHost, out: PacketHandler, clock: Clock, addrs: string[]) {
+    this.id = id;
+    this.host = host;
+    this.out = out;
+    this.inner = new InnerDevice(out);
+    const lim = host.limits;
+    this.tcp = new TcpStack(this.inner, {
+      clock,
+      addrs,
+      acceptAnyAddr: true,
+      maxConnections: lim.maxFlows + 64,
+      conn: { allowHalfOpen: true, readableHighWaterMark: lim.streamBuffer, writableHighWaterMark: lim.streamBuffer },
+      tcb: { sendBufferSize: lim.tcpBuffer, recvBufferSize: lim.tcpBuffer },
+      onSyn: (syn) => this.onSyn(syn),
+    });
+  }
+
+  /** Flows held now: dials in progress, proxied TCP connections, UDP flows. */
+  get flowCount(): number {
+    return this.pendingCount + this.proxies.size + this.udpCount;
+  }
+
+  // ------------------------------------------------------------------ TCP
+
+  private onSyn(syn: HeldSyn): boolean {
+    const host = this.host;
+    if (this.closed) return true;
+    const key = tupleHash(syn.local, syn.remote, syn.localPort, syn.remotePort);
+    for (let d = this.pending.get(key) ?? null; d !== null; d = d.next) {
+      if (d.same(syn)) {
+        host.counters.synRetransmits++;
+        return true; // held already: the dial is under way
+      }
+    }
+    const verdict = host.tcpTarget(this, syn);
+    if (verdict === null) return true; // answered (ICMP) or dropped by the host, counted there
+    if (verdict === false) return false; // RST
+    if (this.flowCount >= host.limits.maxFlows) {
+      host.drop('flowLimit');
+      return false;
+    }
+    const d = new PendingDial(key, syn);
+    d.next = this.pending.get(key) ?? null;
+    this.pending.set(key, d);
+    this.pendingCount++;
+    host.counters.dials++;
+    this.dial(d, verdict.host, verdict.port);
+    return true;
+  }
+
+  private unpend(d: PendingDial): void {
+    let prev: PendingDial | null = null;
+    let cur = this.pending.get(d.key) ?? null;
+    while (cur !== null && cur !== d) {
+      prev = cur;
+      cur = cur.next;
+    }
+    if (cur === null) return;
+    if (prev !== null) prev.next = d.next;
+    else if (d.next !== null) this.pending.set(d.key, d.next);
+    else this.pending.delete(d.key);
+    d.next = null;
+    this.pendingCount--;
+    if (d.timer !== null) {
+      this.host.clock.clearTimer(d.timer);
+      d.timer = null;
+    }
+  }
+
+  /** Starts the real connection of a held SYN; never blocks (net.connect is asynchronous). */
+  private dial(d: PendingDial, hostAddr: string, port: number): void {
+    const host = this.host;
+    const sock = host.connect({ host: hostAddr, port, allowHalfOpen: true });
+    d.sock = sock;
+    sock.pause();
+    const fail = (kind: 'refused' | 'unreachable' | 'timeout'): void => {
+      if (d.sock === null) return;
+      d.sock = null;
+      this.unpend(d);
+      sock.removeAllListeners('connect');
+      sock.on('error', noop);
+      sock.destroy();
+      if (this.closed) return;
+      if (kind === 'refused') {
+        host.counters.dialsRefused++;
+        this.tcp.refuseSyn(d.packet);
+      } else {
+        if (kind === 'timeout') host.counters.dialsTimedOut++;
+        else host.counters.dialsFailed++;
+        host.unreachable(this, d.packet, d.family);
+      }
+    };
+    sock.once('connect', () => {
+      if (d.sock === null) return;
+      d.sock = null;
+      this.unpend(d);
+      sock.removeAllListeners('error');
+      if (this.closed) {
+        sock.destroy();
+        return;
+      }
+      const conn = this.tcp.acceptSyn(d.packet);
+      if (conn === null) {
+        host.counters.dialsFailed++;
+        sock.resetAndDestroy();
+        return;
+      }
+      host.counters.dialsOk++;
+      this.proxy(conn, sock);
+    });
+    sock.once('error', (err: NodeJS.ErrnoException) => fail(err.code === 'ECONNREFUSED' ? 'refused' : 'unreachable'));
+    d.timer = host.clock.setTimer(() => {
+      d.timer = null;
+      fail('timeout');
+    }, host.limits.dialTimeoutMs);
+  }
+
+  /** Joins a connected Conn and socket (a dial that succeeded, or a port forward). */
+  proxy(conn: Conn, sock: net.Socket): TcpProxy {
+    const p = new TcpProxy(conn, sock, this.host.counters, (x) => this.proxies.delete(x));
+    this.proxies.add(p);
+    return p;
+  }
+
+  // ------------------------------------------------------------------ UDP
+
+  findUdp(key: number, p: Uint8Array, srcOff: number, sport: number, dstOff: number, dport: number): UdpFlow | null {
+    for (let f = this.udp.get(key) ?? null; f !== null; f = f.next) if (f.matches(p, srcOff, sport, dstOff, dport)) return f;
+    return null;
+  }
+
+  addUdp(f: UdpFlow): void {
+    f.next = this.udp.get(f.key) ?? null;
+    this.udp.set(f.key, f);
+    this.udpCount++;
+  }
+
+  removeUdp(f: UdpFlow): void {
+    if (f.closed) return;
+    f.closed = true;
+    let prev: UdpFlow | null = null;
+    let cur = this.udp.get(f.key) ?? null;
+    while (cur !== null && cur !== f) {
+      prev = cur;
+      cur = cur.next;
+    }
+    if (cur !== null) {
+      if (prev !== null) prev.next = f.next;
+      else if (f.next !== null) this.udp.set(f.key, f.next);
+      else this.udp.delete(f.key);
+      this.udpCount--;
+    }
+    f.next = null;
+    try {
+      f.sock.close();
+    } catch {
+      // already closed
+    }
+  }
+
+  /** Closes UDP flows idle for `idleMs` or more. */
+  sweepUdp(now: number, idleMs: number): void {
+    const stale: UdpFlow[] = [];
+    for (const head of this.udp.values()) for (let f: UdpFlow | null = head; f !== null; f = f.next) if (now - f.lastActiveMs >= idleMs) stale.push(f);
+    for (const f of stale) {
+      this.host.counters.udpExpired++;
+      this.removeUdp(f);
+    }
+  }
+
+  /** Bytes waiting in the streams of the proxied TCP flows. */
+  get buffered(): number {
+    let n = 0;
+    for (const p of this.proxies) n += p.buffered;
+    return n;
+  }
+
+  /** Releases everything: dials, TCP flows (RST both ways), UDP sockets, the vtcp stack. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const head of [...this.pending.values()]) {
+      for (let d: PendingDial | null = head; d !== null; d = d.next) {
+        if (d.timer !== null) this.host.clock.clearTimer(d.timer);
+        d.timer = null;
+        const s = d.sock;
+        d.sock = null;
+        if (s !== null) {
+          s.on('error', noop);
+          s.destroy();
+        }
+      }
+    }
+    this.pending.clear();
+    this.pendingCount = 0;
+    for (const p of [...this.proxies]) p.abort();
+    this.proxies.clear();
+    for (const head of [...this.udp.values()]) {
+      const all: UdpFlow[] = [];
+      for (let f: UdpFlow | null = head; f !== null; f = f.next) all.push(f);
+      for (const f of all) this.removeUdp(f);
+    }
+    this.udp.clear();
+    this.udpCount = 0;
+    this.tcp.close();
+  }
+}
+
+/** FNV-1a over two separate address arrays and the ports (held SYNs: handshake path only). */
+function tupleHash(local: Uint8Array, remote: Uint8Array, lport: number, rport: number): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < local.length; i++) h = Math.imul(h ^ local[i]!, 0x01000193);
+  for (let i = 0; i < remote.length; i++) h = Math.imul(h ^ remote[i]!, 0x01000193);
+  h = Math.imul(h ^ lport, 0x01000193);
+  return Math.imul(h ^ rport, 0x01000193) | 0;
+}
