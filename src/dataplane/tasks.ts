@@ -11,6 +11,9 @@
 
 import { generateKeyPairSync } from 'node:crypto';
 import { PktTypeError } from '../errors.js';
+import {
+  consumeInitiationJob, createResponseJob, type ConsumeInitiationPayload, type ConsumeInitiationResult, type CreateResponsePayload, type CreateResponseResult,
+} from '../wg/handshake-jobs.js';
 
 /** An X25519 key pair as raw 32-byte keys (RFC 7748 §5 byte strings). */
 export interface X25519KeyPair {
@@ -32,11 +35,16 @@ export function x25519Keypair(): X25519KeyPair {
 /** Every task: its payload and its result. */
 export interface TaskMap {
   'x25519-keypair': { payload: undefined; result: X25519KeyPair };
+  /** WireGuard responder crypto under a handshake storm (src/wg/handshake-jobs.ts). */
+  'wg-consume-initiation': { payload: ConsumeInitiationPayload; result: ConsumeInitiationResult };
+  'wg-create-response': { payload: CreateResponsePayload; result: CreateResponseResult };
 }
 export type TaskName = keyof TaskMap;
 
 const TASKS: { [K in TaskName]: (payload: TaskMap[K]['payload']) => TaskMap[K]['result'] | Promise<TaskMap[K]['result']> } = {
   'x25519-keypair': () => x25519Keypair(),
+  'wg-consume-initiation': (p) => consumeInitiationJob(p),
+  'wg-create-response': (p) => createResponseJob(p),
 };
 
 /** The names of the tasks there are. */

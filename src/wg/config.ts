@@ -7,6 +7,7 @@ import type { CreateAeadOptions } from '../native/aead.js';
 import type { IpPrefix } from '../wire/addr.js';
 import { formatEndpoint, type WgBind } from './bind.js';
 import { keyToBase64 } from './crypto.js';
+import type { HandshakeOffloadOptions } from './handshake-offload.js';
 import { PeerStat, type WgPeer } from './peer.js';
 
 export interface WgPeerConfig {
@@ -53,6 +54,19 @@ export interface WgDeviceOptions {
    * is where IKpsk2 mixes it in.
    */
   onUnknownPeer?: ((publicKey: Uint8Array, endpoint: string) => Omit<WgPeerConfig, 'publicKey' | 'endpoint'> | null) | null;
+  /**
+   * Each peer gets its own AllowedIPs table (default false: one table, a prefix belongs to one
+   * peer). Peers may then share inner addresses; the inbound source check uses the peer's own
+   * table, and `send` cannot pick a peer by destination (NoRoute): use `sendToPeer`, as the
+   * concentrator's per-peer devices do.
+   */
+  isolatePeers?: boolean;
+  /** Called on the device's thread when a handshake with `peer` completes (before its first packet is delivered). Must not throw. */
+  onHandshake?: ((peer: WgPeer) => void) | null;
+  /** Called when a peer is removed (removePeer). Must not throw. */
+  onPeerRemoved?: ((peer: WgPeer) => void) | null;
+  /** Handshake crypto on a worker pool (handshake-offload.ts): `{ runner: dp.tasks }`. */
+  handshakeOffload?: HandshakeOffloadOptions | null;
 }
 
 /** What `wg show` prints for a peer. */

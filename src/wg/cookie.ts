@@ -234,6 +234,8 @@ export class HandshakeGate {
   readonly #src = new Uint8Array(18);
   readonly #reply = new Uint8Array(COOKIE_REPLY_LEN);
   readonly #drops: WgDropCounters;
+  /** Whether the last message `admit` looked at (with a valid mac1) found handshakes under load. */
+  underLoad = false;
 
   constructor(id: StaticIdentity, random: (b: Uint8Array) => void, drops: WgDropCounters, underLoad: ((nowMs: number) => boolean) | null) {
     this.checker = new CookieChecker(id, random);
@@ -251,7 +253,9 @@ export class HandshakeGate {
       this.#drops.add(WgDrop.BadMac1);
       return false;
     }
-    if (!(this.#underLoad !== null ? this.#underLoad(nowMs) : this.#load.handshake(nowMs))) return true;
+    const loaded = this.#underLoad !== null ? this.#underLoad(nowMs) : this.#load.handshake(nowMs);
+    this.underLoad = loaded;
+    if (!loaded) return true;
     const srcLen = endpointBytes(from, fromOff, this.#src);
     if (!this.checker.checkMac2(d, 0, len, this.#src, 0, srcLen, nowMs)) {
       this.checker.createReply(d, 0, len, this.#src, 0, srcLen, nowMs, this.#reply, 0);

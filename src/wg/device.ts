@@ -21,8 +21,11 @@
  *
  * Unknown public keys can be authorised at run time (`onUnknownPeer`, asked only after the
  * initiation authenticated); wg-quick files are read and written by wg-quick.ts.
- * Not here yet: the concentrator's per-peer L3Connector, the UAPI, handshake crypto on a
- * worker pool under a storm, and running in a dataplane port worker.
+ * Concentrators (concentrator.ts) give each peer its own inner device: `peer.sink` takes the
+ * peer's packets, `sendToPeer` sends to it, and `isolatePeers` gives each peer its own
+ * AllowedIPs table so that peers may share inner addresses. Under a handshake storm the
+ * responder's crypto can run on a worker pool (`handshakeOffload`, handshake-offload.ts).
+ * Not here: the UAPI.
  */
 
 import { randomFillSync } from 'node:crypto';
@@ -41,6 +44,7 @@ import { CoarseTime, Jitter } from './coarse-time.js';
 import { HandshakeGate } from './cookie.js';
 import { generateKeyPair, keyToBase64, toKey } from './crypto.js';
 import { Handshake, StaticIdentity, beginSession, consumeInitiation, consumeResponse, createInitiation, createResponse, responseReceiver } from './noise.js';
+import { HandshakeOffload } from './handshake-offload.js';
 import { peerInfo, type WgDeviceInfo, type WgDeviceOptions, type WgPeerConfig } from './config.js';
 export type { WgDeviceInfo, WgDeviceOptions, WgPeerConfig, WgPeerInfo } from './config.js';
 import { PeerStat, WgPeer, type PeerHost } from './peer.js';
@@ -48,6 +52,8 @@ import { IndexTable, PeerTable } from './tables.js';
 import { WgDrop, WgDropCounters } from './stats.js';
 import { Keypair, TransportBatch, innerPacketLength, isTransport, openTransport, sealTransport, transportReceiver } from './transport.js';
 
+/** Bound on one peer's prefixes when peers are isolated (each has its own table). */
+const PEER_PREFIXES_MAX = 4096;
 /** Longest a data-path age check can lag the clock (coarse-time.ts). */
 const COARSE_TICK_MS = 50;
 
@@ -64,6 +70,10 @@ export class WgDevice implements L3Device {
   readonly #maxPeers: number;
   readonly #gate: HandshakeGate;
   readonly #onUnknownPeer: WgDeviceOptions['onUnknownPeer'];
+  readonly #onHandshake: ((peer: WgPeer) => void) | null;
+  readonly #onPeerRemoved: ((peer: WgPeer) => void) | null;
+  readonly #isolate: boolean;
+  readonly #offload: HandshakeOffload | null;
   readonly #sendRaw = (d: Uint8Array, to: Int32Array, toOff: number): void => this.#bind.send(d, to, toOff);
   readonly #allowed = new AllowedIps<WgPeer>();
   readonly #indices: IndexTable;
@@ -105,6 +115,9 @@ export class WgDevice implements L3Device {
     this.listenPort = intInRange('WgDevice listenPort', opts.listenPort ?? 0, 0, 65535);
     this.#maxPeers = intInRange('WgDevice maxPeers', opts.maxPeers ?? MAX_PEERS, 1, MAX_PEERS);
     this.#onUnknownPeer = opts.onUnknownPeer ?? null;
+    this.#onHandshake = opts.onHandshake ?? null;
+    this.#onPeerRemoved = opts.onPeerRemoved ?? null;
+    this.#isolate = opts.isolatePeers === true;
     this.#gate = new HandshakeGate(this.identity, this.#random, this.drops, opts.underLoad ?? null);
     this.#indices = new IndexTable(this.#random);
     this.#txViews = new Array<Uint8Array | undefined>(this.mtu + TRANSPORT_HEADER_LEN + TAG_LEN + 1).fill(undefined);
@@ -124,6 +137,19 @@ export class WgDevice implements L3Device {
       sendStaged: (peer) => device.#sendStaged(peer),
       dropIndex: (index) => device.#indices.delete(index),
     };
+    this.#offload = opts.handshakeOffload === undefined || opts.handshakeOffload === null ? null : new HandshakeOffload(opts.handshakeOffload, {
+      identity: this.identity,
+      drops: this.drops,
+      isClosed: () => device.#closed,
+      random: this.#random,
+      syncTime: () => device.#coarse.sync(),
+      findPeer: (key) => device.#peers.find(key),
+      mayEnrol: () => device.#onUnknownPeer !== null && device.#peers.size < device.#maxPeers,
+      enrol: (hs, from) => device.#enrol(hs, from, 0),
+      initiationReceived: (peer, from) => device.#initiationReceived(peer, from, 0),
+      newHandshakeIndex: (peer) => device.#indices.newHandshakeIndex(peer),
+      finishResponse: (peer, index, msg, now) => device.#finishResponse(peer, index, msg, now),
+    });
     this.#bind.setReceiver((d, from, fromOff) => this.receive(d, from, fromOff));
     for (const p of opts.peers ?? []) this.addPeer(p);
   }
@@ -153,13 +179,13 @@ export class WgDevice implements L3Device {
       let same = 0;
       for (let i = 0; i < 32; i++) same |= pub[i]! ^ this.identity.publicKey[i]!;
       if (same === 0) throw new ConfigError('WgDevice: a peer cannot have our own public key');
-      peer = new WgPeer(this.#host, pub, new Handshake(this.identity, pub, psk), TRANSPORT_MAX_LEN - TRANSPORT_HEADER_LEN - TAG_LEN);
-      this.#peers.add(peer);
+      peer = this.#newPeer(pub, new Handshake(this.identity, pub, psk));
     } else if (psk !== null) {
       peer.handshake.psk = psk;
     }
     if (endpoint !== null) peer.endpoint.set(endpoint);
-    for (const p of prefixes) this.#allowed.insert(p, peer);
+    const table = this.#table(peer);
+    for (const p of prefixes) table.insert(p, peer);
     if (keepalive >= 0 && peer.setPersistentKeepalive(keepalive)) peer.sendKeepalive();
     return peer;
   }
@@ -171,9 +197,33 @@ export class WgDevice implements L3Device {
     peer.removed = true;
     peer.stopTimers();
     peer.zeroAll();
-    this.#allowed.removeOwner(peer);
+    this.#table(peer).removeOwner(peer);
     this.#peers.remove(peer);
+    peer.sink = null;
+    if (this.#onPeerRemoved !== null) this.#onPeerRemoved(peer);
     return true;
+  }
+
+  #newPeer(pub: Uint8Array, hs: Handshake): WgPeer {
+    const peer = new WgPeer(this.#host, pub, hs, TRANSPORT_MAX_LEN - TRANSPORT_HEADER_LEN - TAG_LEN);
+    if (this.#isolate) peer.allowed = new AllowedIps<WgPeer>(PEER_PREFIXES_MAX);
+    this.#peers.add(peer);
+    return peer;
+  }
+
+  /** The AllowedIPs table that holds `peer`'s prefixes. */
+  #table(peer: WgPeer): AllowedIps<WgPeer> {
+    return peer.allowed ?? this.#allowed;
+  }
+
+  /** `peer`'s allowed prefixes (cold path). */
+  allowedIpsOf(peer: WgPeer): IpPrefix[] {
+    return this.#table(peer).prefixesOf(peer);
+  }
+
+  /** Handshake jobs in the worker pool now, and responses sent from pool results (0 without offload). */
+  get offloadStats(): { inFlight: number; completed: number } {
+    return { inFlight: this.#offload?.inFlight ?? 0, completed: this.#offload?.completed ?? 0 };
   }
 
   /** The peer with `publicKey`, or null. */
@@ -189,8 +239,9 @@ export class WgDevice implements L3Device {
   setAllowedIps(publicKey: Uint8Array | string, prefixes: (IpPrefix | string)[]): void {
     const peer = this.peer(publicKey);
     if (peer === null) throw new ConfigError('WgDevice: no such peer');
-    this.#allowed.removeOwner(peer);
-    for (const p of prefixes) this.#allowed.insert(p, peer);
+    const table = this.#table(peer);
+    table.removeOwner(peer);
+    for (const p of prefixes) table.insert(p, peer);
   }
 
   /** Starts a handshake with a peer now (as adding traffic would). */
@@ -205,7 +256,7 @@ export class WgDevice implements L3Device {
     return {
       publicKey: keyToBase64(this.identity.publicKey),
       listenPort: this.listenPort,
-      peers: this.#peers.list.map((p) => peerInfo(p, this.#allowed.prefixesOf(p))),
+      peers: this.#peers.list.map((p) => peerInfo(p, this.#table(p).prefixesOf(p))),
       drops: this.drops.snapshot(),
     };
   }
@@ -238,6 +289,21 @@ export class WgDevice implements L3Device {
     if (len > TRANSPORT_MAX_LEN - TRANSPORT_HEADER_LEN - TAG_LEN - 16) return this.drops.add(WgDrop.TooBig);
     const peer = this.#allowed.lookupDestination(packet, 0, len);
     if (peer === null) return this.drops.add(WgDrop.NoRoute);
+    this.#sendTo(peer, packet, len);
+  }
+
+  /**
+   * An IP packet for `peer` whatever its destination (a concentrator's per-peer device): the
+   * same path as `send` after the AllowedIPs lookup. Borrowed: copied before returning.
+   */
+  sendToPeer(peer: WgPeer, packet: Uint8Array): void {
+    const len = packet.length;
+    if (this.#closed || peer.removed) return this.drops.add(WgDrop.NoEndpoint);
+    if (len > TRANSPORT_MAX_LEN - TRANSPORT_HEADER_LEN - TAG_LEN - 16) return this.drops.add(WgDrop.TooBig);
+    this.#sendTo(peer, packet, len);
+  }
+
+  #sendTo(peer: WgPeer, packet: Uint8Array, len: number): void {
     const kp = peer.current;
     if (kp !== null && peer.staged.count === 0 && peer.endpoint[0] !== 0 && !kp.exhausted) {
       // The age stays a local: a fractional ms passed to a call that is not inlined would be
@@ -308,7 +374,7 @@ export class WgDevice implements L3Device {
     if (n < 0) return this.drops.add(-n);
     const cur = peer.current;
     const inner = this.#afterOpen(peer, kp, d, 0, len, n, from, fromOff, cur !== null && now - cur.createdMs > REKEY_ON_RECEIVE_AGE_MS);
-    const h = this.#handler;
+    const h = peer.sink ?? this.#handler;
     if (inner < 0 || h === null) return;
     // One view per delivered packet at most; reused while the datagram's slot and size repeat.
     const p = TRANSPORT_HEADER_LEN;
@@ -330,6 +396,7 @@ export class WgDevice implements L3Device {
     peer.stats[PeerStat.RxPackets]!++;
     if (peer.receivedWith(kp)) {
       peer.handshakeComplete(this.#wall());
+      if (this.#onHandshake !== null) this.#onHandshake(peer);
       this.#sendStaged(peer);
       currentOld = false; // `next` just became current: a fresh keypair
     }
@@ -344,7 +411,7 @@ export class WgDevice implements L3Device {
       this.drops.add(WgDrop.BadInnerPacket);
       return -1;
     }
-    if (this.#allowed.lookupSource(d, p, inner) !== peer) {
+    if (this.#table(peer).lookupSource(d, p, inner) !== peer) {
       this.drops.add(WgDrop.SourceNotAllowed);
       return -1;
     }
@@ -415,7 +482,7 @@ export class WgDevice implements L3Device {
       const off = offs[i]!;
       const cur = peer.current;
       const inner = this.#afterOpen(peer, kp, data, off, lens[i]!, n, addrs, i * ENDPOINT_WORDS, cur !== null && now - cur.createdMs > REKEY_ON_RECEIVE_AGE_MS);
-      const h = this.#handler;
+      const h = peer.sink ?? this.#handler;
       if (inner < 0 || h === null) continue;
       const p = data.byteOffset + off + TRANSPORT_HEADER_LEN;
       let v = this.#rxViews[i];
@@ -428,6 +495,7 @@ export class WgDevice implements L3Device {
   #receiveInitiation(d: Uint8Array, from: Int32Array, fromOff: number): void {
     const now = this.#coarse.sync();
     if (!this.#gate.admit(d, INITIATION_LEN, from, fromOff, now, this.#sendRaw)) return;
+    if (this.#offload !== null && this.#offload.wants(this.#gate.underLoad)) return this.#offload.consume(d, from, fromOff);
     let found: WgPeer | null = null;
     const r = consumeInitiation(this.identity, d, 0, INITIATION_LEN, now, (key) => {
       found = this.#peers.find(key);
@@ -438,12 +506,17 @@ export class WgDevice implements L3Device {
     if (typeof r === 'number') return this.drops.add(r);
     const peer = (found as WgPeer | null) ?? this.#enrol(r, from, fromOff);
     if (peer === null) return this.drops.add(WgDrop.UnknownPeer);
+    this.#initiationReceived(peer, from, fromOff);
+    // Respond in the same synchronous step: nothing may reuse the handshake slot in between.
+    this.#sendResponse(peer, now);
+  }
+
+  /** An initiation from `peer` authenticated and committed: roaming, counters, timers. */
+  #initiationReceived(peer: WgPeer, from: Int32Array, fromOff: number): void {
     this.#roam(peer, from, fromOff);
     peer.stats[PeerStat.RxBytes]! += INITIATION_LEN;
     peer.traversal();
     peer.anyAuthenticatedReceived();
-    // Respond in the same synchronous step: nothing may reuse the handshake slot in between.
-    this.#sendResponse(peer, now);
   }
 
   /** onUnknownPeer: a peer made around the authenticated handshake `hs`, or null (refused). */
@@ -458,10 +531,9 @@ export class WgDevice implements L3Device {
     } catch {
       return null;
     }
-    const peer = new WgPeer(this.#host, hs.remoteStatic, hs, TRANSPORT_MAX_LEN - TRANSPORT_HEADER_LEN - TAG_LEN);
-    this.#peers.add(peer);
+    const peer = this.#newPeer(hs.remoteStatic, hs);
     try {
-      for (const p of prefixes) this.#allowed.insert(p, peer);
+      for (const p of prefixes) this.#table(peer).insert(p, peer);
     } catch {
       this.removePeer(peer.publicKey); // AllowedIPs table full: refuse rather than throw here
       return null;
@@ -491,6 +563,7 @@ export class WgDevice implements L3Device {
     peer.installKeypair(kp);
     peer.sessionDerived();
     peer.handshakeComplete(this.#wall());
+    if (this.#onHandshake !== null) this.#onHandshake(peer);
     // Key confirmation for the responder: staged data, or a keepalive, right away.
     peer.sendKeepalive();
   }
@@ -587,6 +660,11 @@ export class WgDevice implements L3Device {
       peer.handshakeIndex = -1;
       return this.drops.add(WgDrop.BadKey);
     }
+    this.#finishResponse(peer, index, out, now);
+  }
+
+  /** A response in out[0..92) with index and handshake committed: macs, keypair (next), send. */
+  #finishResponse(peer: WgPeer, index: number, out: Uint8Array, now: number): void {
     peer.cookies.addMacs(out, 0, RESPONSE_LEN, now);
     const kp = new Keypair(beginSession(this.identity, peer.handshake)!, now, this.#aead);
     kp.owner = peer;
@@ -597,6 +675,6 @@ export class WgDevice implements L3Device {
     peer.traversal();
     peer.anyAuthenticatedSent();
     peer.stats[PeerStat.TxBytes]! += RESPONSE_LEN;
-    this.#bind.send(this.#respView, peer.endpoint, 0);
+    this.#bind.send(out === this.#hs ? this.#respView : out, peer.endpoint, 0);
   }
 }

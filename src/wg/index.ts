@@ -5,6 +5,10 @@
  */
 
 export { WgDevice } from './device.js';
+export { WgEngine, WG_ENGINE_MODULE, type WgEngineOptions } from './dp-engine.js';
+export { WgConcentrator, WgPeerPort, type WgConcentratorOptions, type WgConcentratorStats } from './concentrator.js';
+export { HandshakeOffload, inlineJobRunner, type HandshakeJobRunner, type HandshakeOffloadOptions } from './handshake-offload.js';
+export { consumeInitiationJob, createResponseJob, type ConsumeInitiationPayload, type ConsumeInitiationResult, type CreateResponsePayload, type CreateResponseResult } from './handshake-jobs.js';
 export type { WgDeviceOptions, WgPeerConfig, WgPeerInfo, WgDeviceInfo } from './config.js';
 export { WgPeer, PeerStat, StagedQueue, type PeerHost } from './peer.js';
 export { MemoryBind, MemoryLink, ENDPOINT_WORDS, parseEndpoint, formatEndpoint, type WgBind, type WgBindReceiver, type MemoryDatagram } from './bind.js';

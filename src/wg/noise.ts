@@ -238,19 +238,33 @@ export function consumeInitiation(
   const ts = aeadOpen(k, msg, off + Init.Timestamp, TAI64N_LEN + TAG_LEN, h);
   if (ts === null) return WgDrop.AuthFailed;
   h = mixHash(h, msg.subarray(off + Init.Timestamp, off + Init.Mac1));
-  // §2.7: strictly later than the last accepted timestamp, and not within 20 ms of it.
+  const rule = initiationRules(hs, ts, nowMs);
+  if (rule !== 0) return rule as WgDrop;
+  commitInitiation(hs, c, h, ei, eiObj, le32(msg, off + Init.Sender), ts, nowMs);
+  return hs;
+}
+
+/**
+ * §2.7 for an authenticated initiation with timestamp `ts` at `nowMs`: 0, or HandshakeReplay
+ * (not strictly later than the last accepted timestamp) or HandshakeFlood (within 20 ms of it).
+ */
+export function initiationRules(hs: Handshake, ts: Uint8Array, nowMs: number): number {
   if (compareTai64n(ts, 0, hs.lastTimestamp, 0) <= 0) return WgDrop.HandshakeReplay;
   if (nowMs - hs.lastInitiationConsumedMs < HANDSHAKE_INITIATION_RATE_MS) return WgDrop.HandshakeFlood;
+  return 0;
+}
+
+/** Commits a consumed initiation to `hs` (InitiationConsumed); the rules have passed. */
+export function commitInitiation(hs: Handshake, c: Uint8Array, h: Uint8Array, ei: Uint8Array, eiObj: KeyObject | null, sender: number, ts: Uint8Array, nowMs: number): void {
   hs.clear();
   hs.chainKey = c;
   hs.hash = h;
   hs.remoteEphemeral = ei;
   hs.remoteEphemeralObj = eiObj;
-  hs.remoteIndex = le32(msg, off + Init.Sender);
+  hs.remoteIndex = sender >>> 0;
   hs.lastTimestamp.set(ts);
   hs.lastInitiationConsumedMs = nowMs;
   hs.state = HandshakeState.InitiationConsumed;
-  return hs;
 }
 
 /**

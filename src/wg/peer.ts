@@ -23,6 +23,7 @@
  */
 
 import type { Clock, TimerHandle } from '../core/clock.js';
+import type { AllowedIps } from './allowed-ips.js';
 import {
   KEEPALIVE_TIMEOUT_MS, MAX_TIMER_HANDSHAKES, REJECT_AFTER_TIME_MS, REKEY_AFTER_TIME_MS, REKEY_TIMEOUT_MS, STAGED_QUEUE_LEN,
   ZERO_KEYS_AFTER_MS,
@@ -148,6 +149,13 @@ export class WgPeer {
   readonly staged: StagedQueue;
   /** Set by the device: the peer was removed. */
   removed = false;
+  /**
+   * Where this peer's decrypted packets go instead of the device's handler (a concentrator's
+   * per-peer inner device), or null. Borrowed packets, as every handler's.
+   */
+  sink: ((packet: Uint8Array) => void) | null = null;
+  /** This peer's own AllowedIPs table when the device isolates peers (else null: the device's). */
+  allowed: AllowedIps<WgPeer> | null = null;
 
   #attempts = 0;
   #needAnotherKeepalive = false;

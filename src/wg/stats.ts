@@ -49,10 +49,14 @@ export const WgDrop = {
   TableFull: 21,
   /** The device is closed or the peer has no endpoint. */
   NoEndpoint: 22,
+  /** Too many handshake jobs in the worker pool already (or the pool failed): the initiation was dropped. */
+  HandshakeBusy: 23,
+  /** A pool job's result no longer applied (peer removed, a newer initiation consumed meanwhile). */
+  HandshakeStale: 24,
 } as const;
 export type WgDrop = (typeof WgDrop)[keyof typeof WgDrop];
 
-export const WG_DROP_COUNT = 23;
+export const WG_DROP_COUNT = 25;
 
 export const WG_DROP_NAMES: readonly string[] = [
   'none',
@@ -78,6 +82,8 @@ export const WG_DROP_NAMES: readonly string[] = [
   'rate-limited',
   'table-full',
   'no-endpoint',
+  'handshake-busy',
+  'handshake-stale',
 ];
 
 /** Drop counters (one Float64Array: incrementing allocates nothing). */
