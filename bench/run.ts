@@ -14,6 +14,7 @@ import { aeadReport, aeadRows } from './aead.bench.js';
 import { coreRows } from './core.bench.js';
 import { dhcpRows } from './dhcp.bench.js';
 import { l2Rows } from './l2.bench.js';
+import { vclientRows } from './vclient.bench.js';
 import { vtcpEngineRows } from './vtcp-engine.bench.js';
 import { wgRows } from './wg.bench.js';
 import { machineLine, markdownTable, runSuite, runSuiteIsolated, writeDocsSection, type Row, type RowResult } from './harness.js';
@@ -28,6 +29,7 @@ const SUITES: Record<string, { url: string; name: string; make: () => Row[]; aft
   l2: { url: new URL('./l2.bench.js', import.meta.url).href, name: 'l2Rows', make: l2Rows },
   dhcp: { url: new URL('./dhcp.bench.js', import.meta.url).href, name: 'dhcpRows', make: dhcpRows },
   'vtcp-engine': { url: new URL('./vtcp-engine.bench.js', import.meta.url).href, name: 'vtcpEngineRows', make: vtcpEngineRows },
+  vclient: { url: new URL('./vclient.bench.js', import.meta.url).href, name: 'vclientRows', make: vclientRows },
   wg: { url: new URL('./wg.bench.js', import.meta.url).href, name: 'wgRows', make: wgRows },
   aead: { url: new URL('./aead.bench.js', import.meta.url).href, name: 'aeadRows', make: aeadRows, after: aeadReport },
 };

@@ -1,7 +1,12 @@
 #!/usr/bin/env node
 /**
- * `npm start` / `pktkit demo`: the pktkit demo, on the multi-core dataplane. The control thread
- * builds this topology on two port workers and narrates what the engines do:
+ * `npm start` / `pktkit demo`: the pktkit demo, on the multi-core dataplane, in two parts.
+ *
+ * Part 1 (lan-demo.ts): the virtual LAN with DHCP and NAT: a host leases its address from a
+ * DHCP server and fetches a page from a web server on this machine through a slirp gateway.
+ *
+ * Part 2: the control thread builds this topology on two port workers and narrates what the
+ * engines do:
  *
  *        worker 0                                         worker 1
  *   alice ─┐                                                  ┌─ carol
@@ -16,7 +21,6 @@
  * fall to the default route, or are dropped with a reason. Both hubs record their ports into
  * pcapng files, written by their workers, which the demo names at the end.
  *
- * Later issues grow this into the virtual LAN with DHCP and NAT.
  */
 
 import { realpathSync } from 'node:fs';
@@ -27,6 +31,7 @@ import { parseArgs } from 'node:util';
 import type { L2HubStats } from '../core/l2-hub.js';
 import type { L3HubStats } from '../core/l3-hub.js';
 import { Dataplane, type EngineRef, type LinkStats } from '../dataplane/index.js';
+import { lanDemo } from './lan-demo.js';
 
 const say = (s: string) => console.log(s);
 
@@ -66,12 +71,16 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
   const captureA = `${prefix}-segment-a.pcapng`;
   const captureR = `${prefix}-router.pcapng`;
 
+  say('pktkit demo, part 1:');
+  await lanDemo(say);
+  say('\npktkit demo, part 2:');
+
   const dp = new Dataplane({ workers: 2, modules: [ENGINES] });
   const failures: string[] = [];
   dp.on('error', (e) => failures.push(`worker ${e.worker} failed: ${e.error.message}`));
   try {
     await dp.ready();
-    say('pktkit demo: two L2 segments and an L3 router on two port workers, joined by lock-free rings\n');
+    say('two L2 segments and an L3 router on two port workers, joined by lock-free rings\n');
 
     // --- L2: two segments on two workers, bridged by a ring -------------------------------------
     const segA = await dp.create({ kind: 'l2hub', options: { capture: { path: captureA } } }, { worker: 0 });

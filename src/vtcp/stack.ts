@@ -41,6 +41,7 @@ import { ClosedError, ConfigError, PktError, PktTypeError, intInRange } from '..
 import { IpAddr, type IpPrefix } from '../wire/addr.js';
 import { IPV6_HEADER_LEN } from '../wire/ipv6.js';
 import { Conn, ConnError, type ConnOptions } from './conn.js';
+import { TcpState } from './contract.js';
 import type { TcbOptions, TcbStats } from './contract.js';
 import type { TcpFields } from '../wire/tcp.js';
 import { IsnGenerator } from './isn.js';
@@ -436,8 +437,10 @@ export class TcpStack extends StackCore {
     this.enter();
     try {
       for (const e of this.table.entries()) {
+        // Resets every connection, orderly closing ones included (a Conn destroyed after its
+        // FIN leaves its Tcb to finish on its own, which a closed stack cannot let it do).
         if (e.conn !== null && !e.conn.destroyed) e.conn.destroy();
-        else e.tcb.abort();
+        if (e.tcb.state !== TcpState.Closed) e.tcb.abort();
         this.release(e);
       }
     } finally {

@@ -56,9 +56,14 @@ test('examples/dataplane: engines on two workers, a direct link and a ring link'
   t.deepEqual(out.trim().split('\n'), ['links: direct, ring', 'b received 1000 frames; the ring carried 1000 of them to worker 1']);
 });
 
-test('the demo (npm start) runs its topology on two port workers and writes captures tshark can read', async (t) => {
+test('the demo (npm start): a DHCP lease and a page fetched through the slirp NAT, then its switching topology on two port workers with captures tshark can read', async (t) => {
   const prefix = join(tmpdir(), `pktkit-demo-test-${process.pid}`);
   const out = await runNode(built('src/cli/demo.js'), ['--out', prefix]);
+  // Part 1: the virtual LAN with DHCP and NAT, across two workers.
+  t.regex(out, /alpha leased 10\.0\.0\.1\d\d\/24 by DHCP, gateway 10\.0\.0\.1/);
+  t.regex(out, /alpha GET http:\/\/10\.0\.0\.1:\d+\/index\.txt: 200 "hello from 127\.0\.0\.1 on the host: you asked for \/index\.txt"/);
+  t.regex(out, /dhcp server leases: \[\{"mac":"[0-9a-f:]{17}","addr":"10\.0\.0\.1\d\d","hostname":"alpha"\}\]/);
+  // Part 2.
   t.regex(out, /segment-a and segment-b are joined by a ring link/);
   t.regex(out, /alice:\n {4}ARP reply: 10\.0\.0\.3 is at 02:00:00:00:00:0c/);
   t.regex(out, /bob:\n {4}ARP request for 10\.0\.0\.3 \(not mine\)\n/);
