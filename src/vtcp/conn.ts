@@ -73,7 +73,7 @@ export class Conn extends Duplex {
     this.remotePort = tcb.remotePort;
     const hooks: TcbHooks = {
       onEstablished: () => this.onEstablished(),
-      onReadable: () => this.pull(),
+      onReadable: () => this.pullSoon(),
       onEnd: () => {
         this.peerEnded = true;
         this.pull();
@@ -101,6 +101,23 @@ export class Conn extends Duplex {
     this.emit('ready');
     this.pull();
   }
+
+  /**
+   * Segments arrive in batches (a TUN read, a ring drain): reading after the batch, not after
+   * each segment, hands the stream one chunk instead of one per segment, so that a consumer
+   * writing to a real socket (a proxy) makes one system call, not one per 1460 bytes.
+   */
+  private pullSoon(): void {
+    if (this.pullQueued) return;
+    this.pullQueued = true;
+    queueMicrotask(this.pullTask);
+  }
+
+  private pullQueued = false;
+  private readonly pullTask = (): void => {
+    this.pullQueued = false;
+    this.pull();
+  };
 
   /** Moves readable bytes into the stream while it wants them. */
   private pull(): void {
