@@ -46,3 +46,9 @@ export type {
   WorkerStats,
   ZeroCopyDirectionStats,
 } from './types.js';
+/**
+ * The plugin module that defines the `wg` engine kind (a WireGuard device whose batched UDP socket
+ * lives in its port worker): `new Dataplane({ modules: [WG_ENGINE_MODULE] })`. A URL, so that
+ * loading the dataplane does not load WireGuard.
+ */
+export const WG_ENGINE_MODULE = new URL('./wg-engine.js', import.meta.url).href;

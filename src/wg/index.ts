@@ -5,7 +5,6 @@
  */
 
 export { WgDevice } from './device.js';
-export { WgEngine, WG_ENGINE_MODULE, type WgEngineOptions } from './dp-engine.js';
 export { WgConcentrator, WgPeerPort, type WgConcentratorOptions, type WgConcentratorStats } from './concentrator.js';
 export { HandshakeOffload, inlineJobRunner, type HandshakeJobRunner, type HandshakeOffloadOptions } from './handshake-offload.js';
 export { consumeInitiationJob, createResponseJob, type ConsumeInitiationPayload, type ConsumeInitiationResult, type CreateResponsePayload, type CreateResponseResult } from './handshake-jobs.js';

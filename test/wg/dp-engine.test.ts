@@ -1,6 +1,6 @@
 import test from 'ava';
 import { genkey, pubkey } from '../../src/wg/crypto.js';
-import { WG_ENGINE_MODULE } from '../../src/wg/dp-engine.js';
+import { WG_ENGINE_MODULE } from '../../src/dataplane/wg-engine.js';
 import { hasNative } from '../../src/native/index.js';
 import { assertNoLeak, snapshot, startDataplane } from '../helpers/dp.js';
 

@@ -28,15 +28,15 @@
  */
 
 import type { L3Device, PacketHandler } from '../core/device.js';
-import type { DataplaneModule, Engine, EngineContext } from '../dataplane/types.js';
+import type { DataplaneModule, Engine, EngineContext } from './types.js';
 import { ConfigError, PktTypeError, intInRange } from '../errors.js';
 import { hasNative, requireNative } from '../native/index.js';
-import { TaskPool } from '../dataplane/task-pool.js';
+import { TaskPool } from './task-pool.js';
 import { UdpSocket } from '../udp/socket.js';
-import { BatchedUdpBind, DgramBind } from './bind-udp.js';
-import type { WgBind } from './bind.js';
-import type { WgDeviceInfo, WgPeerConfig } from './config.js';
-import { WgDevice } from './device.js';
+import { BatchedUdpBind, DgramBind } from '../wg/bind-udp.js';
+import type { WgBind } from '../wg/bind.js';
+import type { WgDeviceInfo, WgPeerConfig } from '../wg/config.js';
+import { WgDevice } from '../wg/device.js';
 
 /** This module's URL, for `new Dataplane({ modules: [WG_ENGINE_MODULE] })`. */
 export const WG_ENGINE_MODULE = import.meta.url;
