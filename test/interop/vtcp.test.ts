@@ -247,9 +247,11 @@ const KERNEL_SERVER = `
 const net = require('net'), crypto = require('crypto');
 const [host, port, mode] = process.argv.slice(1);
 const srv = net.createServer((s) => {
+  // The peer's address now: once the socket has closed (it may before end's callback) it is gone.
+  const peer = s.remoteAddress;
   const h = crypto.createHash('sha256'); let n = 0; const t0 = process.hrtime.bigint();
   s.on('data', (d) => { h.update(d); n += d.length; if (mode === 'echo' && !s.write(d)) { s.pause(); s.once('drain', () => s.resume()); } });
-  s.on('end', () => { const ms = Number(process.hrtime.bigint() - t0) / 1e6; s.end(() => { console.log(JSON.stringify({ n, sha: h.digest('hex'), ms, peer: s.remoteAddress })); srv.close(); }); });
+  s.on('end', () => { const ms = Number(process.hrtime.bigint() - t0) / 1e6; s.end(() => { console.log(JSON.stringify({ n, sha: h.digest('hex'), ms, peer })); srv.close(); }); });
   s.on('error', (e) => { console.log(JSON.stringify({ error: String(e) })); process.exit(2); });
 });
 srv.listen(Number(port), host, () => console.log('READY'));
