@@ -336,7 +336,7 @@ export class Stack implements L3Device, L3Connector, SlirpHost {
       f = this.newUdp(s, key, 4, p.slice(V4_SRC, V4_SRC + 4), sport, p.slice(V4_DST, V4_DST + 4), dport, target.host, target.port);
       if (f === null) return;
     }
-    this.udpSend(s, f, p, hl + UDP_HEADER, ulen - UDP_HEADER);
+    this.udpSend(f, p, hl + UDP_HEADER, ulen - UDP_HEADER);
   }
 
   private udp6(s: Space, p: Uint8Array, off: number, end: number): void {
@@ -358,7 +358,7 @@ export class Stack implements L3Device, L3Connector, SlirpHost {
       f = this.newUdp(s, key, 6, p.slice(V6_SRC, V6_SRC + 16), sport, p.slice(V6_DST, V6_DST + 16), dport, target.host, target.port);
       if (f === null) return;
     }
-    this.udpSend(s, f, p, off + UDP_HEADER, ulen - UDP_HEADER);
+    this.udpSend(f, p, off + UDP_HEADER, ulen - UDP_HEADER);
   }
 
   /** Where a new UDP flow goes, or null (dropped or answered with ICMP, counted). First datagram of a flow only. */
@@ -401,7 +401,7 @@ export class Stack implements L3Device, L3Connector, SlirpHost {
     return f;
   }
 
-  private udpSend(s: Space, f: UdpFlow, p: Uint8Array, off: number, len: number): void {
+  private udpSend(f: UdpFlow, p: Uint8Array, off: number, len: number): void {
     f.lastActiveMs = this.clock.now();
     // dgram sends asynchronously and the packet is borrowed: one copy.
     const data = Buffer.allocUnsafe(len);

@@ -34,7 +34,7 @@ import { RecvBuffer } from './recv-buffer.js';
 import { RtoEstimator } from './rto.js';
 import { SackScoreboard } from './sack-scoreboard.js';
 import { SendBuffer } from './send-buffer.js';
-import { seqAdd32, seqDiff, seqLt } from './seq.js';
+import { seqAdd32, seqDiff } from './seq.js';
 
 import {
   CHALLENGE_ACK_LIMIT,

@@ -52,8 +52,6 @@ export interface WgConcentratorStats {
   unrouted: number;
 }
 
-const noop: PacketHandler = () => {};
-
 /**
  * One peer's inner device: packets from the peer come out of its handler, packets sent into it go
  * to the peer. Its address is the peer's first allowed prefix (what a connector may route or
