@@ -31,6 +31,9 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '3' },
     time: { type: 'string', default: '3' },
     'write-docs': { type: 'boolean', default: false },
+    'tcp-buffer': { type: 'string', default: '' },
+    'stream-buffer': { type: 'string', default: '' },
+    only: { type: 'string', default: '' },
   },
 });
 const ROUNDS = Number(values.rounds);
@@ -85,7 +88,11 @@ async function oursPath(name: string, tag: string, mtu: number, vnetHdr: boolean
   const ns = addNs(tag);
   const ifname = `pkb${tag}${(process.pid % 10000).toString(36)}`.slice(0, 15);
   const tun = await Tun.open({ name: ifname, netns: ns, addrs: ['10.0.4.1/24'], mtu, ...(vnetHdr ? { vnetHdr: true } : {}) });
-  const slirp = new Stack({ addr: '10.0.4.2/24', hostLoopback: true });
+  const limits = {
+    ...(values['tcp-buffer'] ? { tcpBuffer: Number(values['tcp-buffer']) } : {}),
+    ...(values['stream-buffer'] ? { streamBuffer: Number(values['stream-buffer']) } : {}),
+  };
+  const slirp = new Stack({ addr: '10.0.4.2/24', hostLoopback: true, limits });
   const detach = slirp.connectL3(tun) as () => void;
   execFileSync('ip', ['-n', ns, 'route', 'add', 'default', 'via', '10.0.4.2', 'dev', ifname]);
   return {
@@ -95,6 +102,7 @@ async function oursPath(name: string, tag: string, mtu: number, vnetHdr: boolean
     ours: true,
     gbits: [],
     close: async () => {
+      if (process.env.SLIRP_BENCH_STATS) console.error(JSON.stringify(tun.stats()));
       detach();
       await slirp.close();
       await tun.close();
@@ -110,7 +118,12 @@ async function slirp4netnsPath(name: string, tag: string, mtu: number): Promise<
   let err = '';
   child.stderr!.setEncoding('latin1').on('data', (d: string) => (err += d));
   for (let i = 0; ; i++) {
-    const a = execFileSync('ip', ['-n', ns, '-4', 'addr', 'show', 'dev', 'tap0'], { encoding: 'latin1', stdio: ['ignore', 'pipe', 'ignore'] }).toString();
+    let a = '';
+    try {
+      a = execFileSync('ip', ['-n', ns, '-4', 'addr', 'show', 'dev', 'tap0'], { encoding: 'latin1', stdio: ['ignore', 'pipe', 'ignore'] }).toString();
+    } catch {
+      // tap0 not created yet
+    }
     if (a.includes('10.0.2.100')) break;
     if (i > 100 || child.exitCode !== null) throw new Error(`slirp4netns did not configure tap0 in ${ns}: ${err}`);
     await sleep(50);
@@ -215,11 +228,12 @@ async function main(): Promise<void> {
     process.exit(130);
   });
   try {
-    paths.push(await oursPath('ours: TUN -> slirp Stack, MTU 1500', 'a', 1500, false));
-    paths.push(await oursPath('ours: TUN with vnetHdr (TSO segmented by the addon) -> slirp Stack, MTU 1500', 'b', 1500, true));
-    paths.push(await oursPath('ours: TUN -> slirp Stack, MTU 65520', 'e', 65520, false));
-    paths.push(await slirp4netnsPath('slirp4netns --mtu=65520', 'c', 65520));
-    paths.push(await slirp4netnsPath('slirp4netns --mtu=1500', 'd', 1500));
+    const want = (tag: string) => values.only === '' || values.only.includes(tag);
+    if (want('a')) paths.push(await oursPath('ours: TUN -> slirp Stack, MTU 1500', 'a', 1500, false));
+    if (want('b')) paths.push(await oursPath('ours: TUN with vnetHdr (TSO segmented by the addon) -> slirp Stack, MTU 1500', 'b', 1500, true));
+    if (want('e')) paths.push(await oursPath('ours: TUN -> slirp Stack, MTU 65520', 'e', 65520, false));
+    if (want('c')) paths.push(await slirp4netnsPath('slirp4netns --mtu=65520', 'c', 65520));
+    if (want('d')) paths.push(await slirp4netnsPath('slirp4netns --mtu=1500', 'd', 1500));
     for (let round = 0; round < ROUNDS; round++) {
       for (let i = 0; i < paths.length; i++) {
         const p = paths[(i + round) % paths.length]!;
@@ -233,6 +247,7 @@ async function main(): Promise<void> {
     cleanupAll();
   }
 
+  if (values.only !== '') return;
   const med = (p: Path) => median(p.gbits);
   const [plain, vnet, big, s4n, s4n1500] = paths as [Path, Path, Path, Path, Path];
   const best = Math.max(med(plain), med(vnet), med(big));

@@ -132,7 +132,7 @@ export class Space {
   closed = false;
   private readonly host: SlirpHost;
 
-  constructor(id: number, host: SlirpHost, out: PacketHandler, clock: Clock, addrs: string[]) {
+  constructor(id: number, host: SlirpHost, out: PacketHandler, clock: Clock, addrs: string[], mtu: number) {
     this.id = id;
     this.host = host;
     this.out = out;
@@ -141,6 +141,7 @@ export class Space {
     this.tcp = new TcpStack(this.inner, {
       clock,
       addrs,
+      mtu,
       acceptAnyAddr: true,
       maxConnections: lim.maxFlows + 64,
       conn: { allowHalfOpen: true, readableHighWaterMark: lim.streamBuffer, writableHighWaterMark: lim.streamBuffer },

@@ -85,6 +85,12 @@ export interface SlirpOptions {
   dnsServers?: readonly string[];
   /** TCP and UDP to the Stack's own address reach the host's loopback (default false). */
   hostLoopback?: boolean;
+  /**
+   * The virtual link's MTU (576-65535), which sets the MSS the Stack's TCP announces and sends.
+   * Default: the attached device's `mtu` when it has a numeric one (WgDevice, vclient), else 1500.
+   * A TUN at MTU 65520 (as slirp4netns runs) wants `mtu: 65520`: 64 KiB segments, not 1460 B.
+   */
+  mtu?: number;
   clock?: Clock;
   policy?: EgressPolicyOptions;
   limits?: Partial<SlirpLimits>;
@@ -106,6 +112,14 @@ export interface SlirpStats extends SlirpCounters {
 }
 
 const DEFAULT_LIMITS: SlirpLimits = { maxFlows: 4096, tcpBuffer: 256 * 1024, streamBuffer: 64 * 1024, dialTimeoutMs: 10_000, udpIdleMs: 60_000 };
+
+const DEFAULT_MTU = 1500;
+
+/** An attached device's MTU when it says (WgDevice, vclient's Client, a Tun's `mtu`), else `fallback`. */
+function deviceMtu(dev: L3Device, fallback: number): number {
+  const m = (dev as { mtu?: unknown }).mtu;
+  return typeof m === 'number' && Number.isInteger(m) && m >= 576 && m <= 65535 ? m : fallback;
+}
 
 function parseHostPort(s: string): { host: string; port: number } {
   const m = /^\[([^\]]+)\]:(\d+)$/.exec(s);
@@ -135,6 +149,9 @@ function noop(): void {}
 
 export class Stack implements L3Device, L3Connector, SlirpHost {
   readonly limits: SlirpLimits;
+  /** The MTU of the Stack's own namespace, and of attached devices without an `mtu` of their own. */
+  readonly mtu: number;
+  private readonly mtuSet: boolean;
   readonly counters: SlirpCounters;
   readonly clock: Clock;
   readonly connect: ConnectFn;
@@ -182,6 +199,8 @@ export class Stack implements L3Device, L3Connector, SlirpHost {
     intInRange('limits.dialTimeoutMs', l.dialTimeoutMs, 1, 3_600_000);
     intInRange('limits.udpIdleMs', l.udpIdleMs, 1, 86_400_000);
     this.limits = l;
+    this.mtuSet = opts.mtu !== undefined;
+    this.mtu = intInRange('mtu', opts.mtu ?? DEFAULT_MTU, 576, 65535);
     this.clock = opts.clock ?? systemClock;
     this.connect = opts.connect ?? ((o) => net.connect(o));
     this.counters = {
@@ -191,13 +210,13 @@ export class Stack implements L3Device, L3Connector, SlirpHost {
     this.drops = {} as Record<SlirpDrop, number>;
     for (const k of Object.values(SlirpDrop)) this.drops[k] = 0;
     this.spaces = new Namespaces<Space>({ max: opts.maxNamespaces ?? 4096, name: 'slirp' });
-    this.self = this.newSpace(0, (p) => this.handler(p));
+    this.self = this.newSpace(0, (p) => this.handler(p), this.mtu);
   }
 
-  private newSpace(id: number, out: PacketHandler): Space {
+  private newSpace(id: number, out: PacketHandler, mtu: number): Space {
     const addrs = [this.prefix.addr.toString()];
     if (this.prefix6 !== null) addrs.push(this.prefix6.addr.toString());
-    return new Space(id, this, out, this.clock, addrs);
+    return new Space(id, this, out, this.clock, addrs, mtu);
   }
 
   // ------------------------------------------------------------------ L3Device
@@ -236,7 +255,7 @@ export class Stack implements L3Device, L3Connector, SlirpHost {
     if (this.closed) throw new ClosedError('slirp stack');
     const ns = this.spaces.attach(
       dev,
-      (id) => this.newSpace(id, (p) => dev.send(p)),
+      (id) => this.newSpace(id, (p) => dev.send(p), this.mtuSet ? this.mtu : deviceMtu(dev, this.mtu)),
       (s, p) => this.input(s, p),
       (s) => {
         this.byDevice.delete(dev);

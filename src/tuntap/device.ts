@@ -112,6 +112,7 @@ abstract class TunTapDevice {
   private readonly flushBound = (): void => this.flushSends();
   /** The virtio-net header's length on the descriptors (0: none). */
   readonly vnetHdrLen: number;
+  private mtuNow: number;
   /** TunOffload bits the kernel granted (0 without the header). */
   readonly offloads: number;
   private readonly vnetRx: 'segment' | 'raw' | null;
@@ -148,7 +149,8 @@ abstract class TunTapDevice {
     this.meta = new Int32Array(pow2(this.batch) * 2);
     this.views = new Array<Uint8Array>(this.batch);
     this.viewLen = new Int32Array(this.batch).fill(-1);
-    this.sizeSlots(iface.info().mtu);
+    this.mtuNow = iface.info().mtu;
+    this.sizeSlots(this.mtuNow);
     this.sendBatch = intInRange('tuntap: sendBatch', opts.sendBatch ?? 64, 0, 4096);
     // Frames up to a full-size Ethernet frame are gathered; larger ones are written at once.
     this.outSlotSize = 2048;
@@ -318,6 +320,12 @@ abstract class TunTapDevice {
   setMtu(mtu: number): void {
     this.iface.setMtu(mtu);
     this.sizeSlots(mtu);
+    this.mtuNow = mtu;
+  }
+
+  /** The MTU when opened or last set with `setMtu` (`info()` asks the kernel). */
+  get mtu(): number {
+    return this.mtuNow;
   }
 
   /** `ip addr add PREFIX dev NAME` (IPv6: nodad unless `dad`). Does not change `addr` (Tun). */
