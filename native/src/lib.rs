@@ -10,6 +10,7 @@
 //! - `tuntap`: TUN and TAP devices, their configuration, batched reads and writes;
 //! - `udp`: batched UDP (recvmmsg/sendmmsg);
 //! - `xdp`: AF_XDP sockets with their UMEM in a SharedArrayBuffer;
+//! - `icmp`: unprivileged ICMP echo sockets (ping sockets), replies received in batches;
 //!
 //! and, always, `wait`: waiting on descriptors with an eventfd that JavaScript producers kick.
 
@@ -20,8 +21,14 @@ pub mod wait;
 // Shared by both features: with one of them built alone, part of it goes unused.
 #[cfg_attr(not(all(feature = "tuntap", feature = "xdp")), allow(dead_code))]
 mod netlink;
+// Entering a network namespace on a thread of its own: tuntap and icmp.
+#[cfg(any(feature = "tuntap", feature = "icmp"))]
+#[cfg_attr(not(feature = "tuntap"), allow(dead_code))]
+mod netns;
 #[cfg(feature = "aead")]
 pub mod aead;
+#[cfg(feature = "icmp")]
+pub mod icmp;
 #[cfg(feature = "tuntap")]
 pub mod tuntap;
 #[cfg(feature = "udp")]
@@ -34,7 +41,7 @@ pub mod xdp;
 pub struct NativeInfo {
     /// The crate's version.
     pub version: String,
-    /// The capabilities compiled in (`aead`, `tuntap`, `udp`, `xdp`).
+    /// The capabilities compiled in (`aead`, `icmp`, `tuntap`, `udp`, `xdp`).
     pub features: Vec<String>,
 }
 
@@ -44,6 +51,9 @@ pub fn native_info() -> NativeInfo {
     let mut features = Vec::new();
     if cfg!(feature = "aead") {
         features.push("aead".to_string());
+    }
+    if cfg!(feature = "icmp") {
+        features.push("icmp".to_string());
     }
     if cfg!(feature = "tuntap") {
         features.push("tuntap".to_string());

@@ -16,10 +16,11 @@
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
+use crate::netns;
+
 mod ifreq;
 mod io;
 mod netlink;
-mod netns;
 mod vnet;
 mod vnet_io;
 #[cfg(test)]

@@ -8,6 +8,47 @@ export declare class ExternalObject<T> {
   }
 }
 
+/** An ICMP echo socket. Not thread-safe: use it on the thread that opened it. */
+export declare class IcmpSocket {
+  /** Takes ownership of a descriptor from `icmpSocketOpen` (closed by `close` or when collected). */
+  static adopt(fd: number, family: number): IcmpSocket
+  /** The descriptor, for `waitFds` (-1 once closed). */
+  get fd(): number
+  /**
+   * The echo identifier the kernel writes into every request of this socket (and filters
+   * replies by), or -errno.
+   */
+  localId(): number
+  /**
+   * Registers where replies go: entry i at data[offs[i]], its length in lens[i], its source
+   * and TTL in addrs[8i .. 8i+8]. The arrays stay referenced until replaced or closed.
+   */
+  setRxBuffers(data: Uint8Array, offs: Int32Array, lens: Int32Array, addrs: Int32Array): void
+  /**
+   * Registers the buffer requests are sent from and the 8-word record `to` that `send` reads
+   * the destination from (family, 0, address words, scope: the rx record's layout).
+   */
+  setTxBuffer(data: Uint8Array, to: Int32Array): void
+  /**
+   * Sends the Echo Request of `len` bytes at `off` in the tx buffer (type 8 or 128, code 0;
+   * the kernel writes the identifier and the checksum) to the address in the destination
+   * record. Returns the bytes sent or -errno, counted (-EAGAIN: the send buffer is full;
+   * -EINVAL: not an Echo Request; -EAFNOSUPPORT: the record's family is not the socket's).
+   */
+  send(off: number, len: number): number
+  /**
+   * Receives up to `count` replies into rx entries `start..`, each into `cap` bytes at its
+   * offset, with one recvmmsg. Returns how many entries were filled (0: nothing waiting).
+   * Per entry: lens[i] the length of the ICMP message (-1: larger than `cap`, lost and
+   * counted), addrs[8i..] its source, word 7 its TTL or hop limit.
+   */
+  recv(start: number, count: number, cap: number): number
+  /** The counters. */
+  stats(): IcmpStats
+  /** Closes the socket and releases the registered buffers. Idempotent. */
+  close(): void
+}
+
 /** A UDP socket moving datagrams in batches. Not thread-safe: use it on the thread that opened it. */
 export declare class UdpSocket {
   /** Opens a non-blocking UDP socket, binds it, and optionally connects it. */
@@ -136,6 +177,33 @@ export declare function eventfdKick(fd: number): void
 /** Closes a descriptor this addon created. Idempotent for the caller's purposes (errors ignored). */
 export declare function fdClose(fd: number): void
 
+/**
+ * Opens an echo socket of `family` (4 or 6), in this process's network namespace or in the one
+ * at `netns` (a namespace file such as `/run/netns/NAME`). Returns the descriptor, or -errno:
+ * -EACCES when the process's groups are outside net.ipv4.ping_group_range, -EAFNOSUPPORT for a
+ * family other than 4 and 6 (or a kernel without IPv6), -ENOENT / -EPERM when the namespace
+ * cannot be entered. Hand the descriptor to `IcmpSocket.adopt`.
+ */
+export declare function icmpSocketOpen(family: number, netns?: string | undefined | null): number
+
+/** Counters of one echo socket. */
+export interface IcmpStats {
+  /** Echo Requests sent, and their bytes (the ICMP message). */
+  txRequests: number
+  txBytes: number
+  /** Requests the kernel refused (no route, the send buffer full...), with the last errno. */
+  txErrors: number
+  /** recv calls that found at least one reply, and those that found none. */
+  rxCalls: number
+  rxEmptyCalls: number
+  /** Replies received, their bytes, and those lost because an entry was too small. */
+  rxReplies: number
+  rxBytes: number
+  rxTruncated: number
+  /** The errno of the last counted error (0: none). */
+  lastErrno: number
+}
+
 /** Describes this build of the addon. */
 export declare function nativeInfo(): NativeInfo
 
@@ -143,7 +211,7 @@ export declare function nativeInfo(): NativeInfo
 export interface NativeInfo {
   /** The crate's version. */
   version: string
-  /** The capabilities compiled in (`aead`, `tuntap`, `udp`, `xdp`). */
+  /** The capabilities compiled in (`aead`, `icmp`, `tuntap`, `udp`, `xdp`). */
   features: Array<string>
 }
 

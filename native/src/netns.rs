@@ -1,4 +1,5 @@
-//! Doing something inside another network namespace without moving the process.
+//! Doing something inside another network namespace without moving the process (shared by
+//! tuntap, for devices and netlink sockets there, and icmp, for echo sockets there).
 //!
 //! setns(2) with CLONE_NEWNET changes the namespace of the calling thread only, so the work runs
 //! on a short-lived thread of its own: it enters the namespace, runs the closure and ends. What
