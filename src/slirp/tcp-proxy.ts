@@ -46,7 +46,7 @@ export class TcpProxy {
     conn.on('error', () => {
       // The virtual side reset (or timed out): reset the real side too.
       counters.resetsFromVirtual++;
-      if (!sock.destroyed) sock.resetAndDestroy();
+      resetSocket(sock);
     });
     sock.on('error', () => {
       counters.resetsFromReal++;
@@ -74,7 +74,21 @@ export class TcpProxy {
 
   /** Aborts both sides (RST to the virtual host and the real peer). */
   abort(): void {
-    if (!this.sock.destroyed) this.sock.resetAndDestroy();
+    resetSocket(this.sock);
     if (!this.conn.destroyed) this.conn.destroy();
   }
+}
+
+/**
+ * Resets a socket (RST to the real peer), or closes it when a reset cannot be made: libuv's
+ * uv_tcp_close_reset refuses (EINVAL) while the socket's shutdown is still pending, that is,
+ * after `end()` (a FIN from the virtual side, carried across by `pipe`) and before the kernel
+ * took it, which lasts while writes are queued. Node then reports the error but has already
+ * dropped its reference to the handle, which stays open, and keeps the event loop alive, until
+ * the real peer closes: the leak a keep-alive server showed after Stack.close().
+ */
+function resetSocket(sock: Socket): void {
+  if (sock.destroyed) return;
+  if (sock.writableEnded && !sock.writableFinished) sock.destroy();
+  else sock.resetAndDestroy();
 }
