@@ -25,7 +25,8 @@
  * peer's packets, `sendToPeer` sends to it, and `isolatePeers` gives each peer its own
  * AllowedIPs table so that peers may share inner addresses. Under a handshake storm the
  * responder's crypto can run on a worker pool (`handshakeOffload`, handshake-offload.ts).
- * Not here: the UAPI.
+ * The UAPI (wg(8)'s configuration protocol) is uapi.ts, uapi-device.ts and uapi-server.ts; the
+ * device only has what they cannot do from outside: `rebind` (listen_port) and a few accessors.
  */
 
 import { randomFillSync } from 'node:crypto';
@@ -62,8 +63,10 @@ export class WgDevice implements L3Device {
   readonly clock: Clock;
   readonly drops = new WgDropCounters();
   readonly mtu: number;
-  readonly listenPort: number;
-  readonly #bind: WgBind;
+  /** wg's fwmark (UAPI `fwmark`): recorded and reported; node:dgram cannot set SO_MARK, so a bind that can must read it. */
+  fwmark = 0;
+  #listenPort: number;
+  #bind: WgBind;
   readonly #wall: () => number;
   readonly #random: (b: Uint8Array) => void;
   readonly #aead: CreateAeadOptions;
@@ -112,7 +115,7 @@ export class WgDevice implements L3Device {
     this.#random = opts.random ?? ((b) => randomFillSync(b));
     this.#aead = opts.aead ?? {};
     this.mtu = intInRange('WgDevice mtu', opts.mtu ?? DEFAULT_MTU, 576, TRANSPORT_MAX_LEN - TRANSPORT_HEADER_LEN - TAG_LEN);
-    this.listenPort = intInRange('WgDevice listenPort', opts.listenPort ?? 0, 0, 65535);
+    this.#listenPort = intInRange('WgDevice listenPort', opts.listenPort ?? 0, 0, 65535);
     this.#maxPeers = intInRange('WgDevice maxPeers', opts.maxPeers ?? MAX_PEERS, 1, MAX_PEERS);
     this.#onUnknownPeer = opts.onUnknownPeer ?? null;
     this.#onHandshake = opts.onHandshake ?? null;
@@ -156,6 +159,38 @@ export class WgDevice implements L3Device {
 
   get publicKey(): Uint8Array {
     return this.identity.publicKey;
+  }
+
+  /** Informational (wg show, UAPI get): the bind owns the socket; `rebind` changes both. */
+  get listenPort(): number {
+    return this.#listenPort;
+  }
+
+  get bind(): WgBind {
+    return this.#bind;
+  }
+
+  get maxPeers(): number {
+    return this.#maxPeers;
+  }
+
+  /** The peers in the order they were added (a copy; cold path). */
+  peerList(): WgPeer[] {
+    return this.#peers.list.slice();
+  }
+
+  /**
+   * Swaps the outer side (UAPI listen_port; wireguard-go's BindUpdate): datagrams now come from
+   * and go to `bind`, the old bind is closed; sessions and endpoints stay.
+   * @throws {ClosedError} after close; {PktRangeError} on a port outside [0, 65535].
+   */
+  rebind(bind: WgBind, listenPort: number): void {
+    if (this.#closed) throw new ClosedError('WgDevice');
+    this.#listenPort = intInRange('WgDevice listenPort', listenPort, 0, 65535);
+    const old = this.#bind;
+    this.#bind = bind;
+    bind.setReceiver((d, from, fromOff) => this.receive(d, from, fromOff));
+    if (old !== bind) old.close();
   }
 
   // -------------------------------------------------------------------------------------------
@@ -255,7 +290,7 @@ export class WgDevice implements L3Device {
   show(): WgDeviceInfo {
     return {
       publicKey: keyToBase64(this.identity.publicKey),
-      listenPort: this.listenPort,
+      listenPort: this.#listenPort,
       peers: this.#peers.list.map((p) => peerInfo(p, this.#table(p).prefixesOf(p))),
       drops: this.drops.snapshot(),
     };

@@ -1,7 +1,8 @@
 /**
  * pktkit/wg: WireGuard (Noise_IKpsk2_25519_ChaChaPoly_BLAKE2s) as a sans-I/O protocol core and
  * a device with an L3Device inner side. See device.ts for the interface, noise.ts, cookie.ts,
- * transport.ts, replay.ts, peer.ts and allowed-ips.ts for the protocol pieces.
+ * transport.ts, replay.ts, peer.ts and allowed-ips.ts for the protocol pieces, uapi*.ts for the
+ * configuration protocol wg(8) speaks (`serveUapi`).
  */
 
 export { WgDevice } from './device.js';
@@ -25,3 +26,9 @@ export * from './constants.js';
 export { parseWgQuick, formatWgQuick, type WgQuickConfig } from './wg-quick.js';
 export { CoarseTime } from './coarse-time.js';
 export { IndexTable, PeerTable } from './tables.js';
+export {
+  UapiErrno, parseUapiSet, formatUapiSet, parseUapiGet, formatUapiGet, uapiSetFromState, ZERO_KEY_HEX,
+  type UapiSet, type UapiPeerSet, type UapiAllowedIpOp, type UapiDeviceState, type UapiPeerState, type UapiFailure, type UapiSetResult, type UapiGetResult,
+} from './uapi.js';
+export { WgUapi, applyUapiSet, uapiState, setPrivateKey, type UapiApplyOptions, type UapiRebind, type UapiSetOutcome } from './uapi-device.js';
+export { serveUapi, UapiServer, UAPI_SOCKET_DIR, type UapiServerOptions } from './uapi-server.js';

@@ -50,10 +50,11 @@ export type NoiseTrace = (label: string, value: Uint8Array) => void;
 
 /** Our side: the static key pair and the keys derived from its public half. */
 export class StaticIdentity {
-  readonly keyPair: KeyPair;
-  /** HASH("mac1----" ‖ our public key): checks mac1 of what we receive. */
+  /** Replaced by `setKeyPair` (a private key set at run time); read it at use, never cache it. */
+  keyPair: KeyPair;
+  /** HASH("mac1----" ‖ our public key): checks mac1 of what we receive. Rewritten in place by `setKeyPair`. */
   readonly mac1Key: Uint8Array;
-  /** HASH("cookie--" ‖ our public key): seals the cookie replies we send. */
+  /** HASH("cookie--" ‖ our public key): seals the cookie replies we send. Rewritten in place by `setKeyPair`. */
   readonly cookieKey: Uint8Array;
   /** Test hook: every intermediate C, H and key (null: off). */
   trace: NoiseTrace | null = null;
@@ -68,6 +69,19 @@ export class StaticIdentity {
   get publicKey(): Uint8Array {
     return this.keyPair.publicKey;
   }
+
+  /**
+   * A new static key (wireguard-go `SetPrivateKey`). The mac1 and cookie keys are rewritten in
+   * place, so a CookieChecker holding them follows; the old private key bytes are zeroed.
+   * Peers' handshakes must then `rederive` (the device's private key setter does both).
+   */
+  setKeyPair(kp: KeyPair): void {
+    const old = this.keyPair;
+    this.keyPair = kp;
+    this.mac1Key.set(hash(LABEL_MAC1, kp.publicKey));
+    this.cookieKey.set(hash(LABEL_COOKIE, kp.publicKey));
+    if (old !== kp) old.privateKey.fill(0);
+  }
 }
 
 /**
@@ -81,8 +95,8 @@ export class Handshake {
   /** HASH("mac1----" ‖ peer's key) and HASH("cookie--" ‖ peer's key): for messages we send it. */
   readonly remoteMac1Key: Uint8Array;
   readonly remoteCookieKey: Uint8Array;
-  /** DH(s_local, S_remote), or null when the peer's key is a low-order point (never usable). */
-  readonly precomputedSS: Uint8Array | null;
+  /** DH(s_local, S_remote), or null when the peer's key is a low-order point (never usable). Recomputed by `rederive`. */
+  precomputedSS: Uint8Array | null;
   psk: Uint8Array = ZERO_KEY;
   state: HandshakeState = HandshakeState.Zeroed;
   chainKey: Uint8Array = ZERO_KEY;
@@ -106,6 +120,14 @@ export class Handshake {
     const ss = new Uint8Array(KEY_LEN);
     this.precomputedSS = dh(local.keyPair.keyObject, this.remoteStaticObj, ss) ? ss : null;
     if (psk !== null) this.psk = Uint8Array.from(psk);
+  }
+
+  /** Our static key changed: recomputes DH(s_local, S_remote) and forgets the handshake in progress. */
+  rederive(local: StaticIdentity): void {
+    this.precomputedSS?.fill(0);
+    const ss = new Uint8Array(KEY_LEN);
+    this.precomputedSS = dh(local.keyPair.keyObject, this.remoteStaticObj, ss) ? ss : null;
+    this.clear();
   }
 
   /** Forgets the handshake in progress (keeps the static key, PSK and timestamp record). */

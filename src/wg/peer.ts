@@ -255,6 +255,20 @@ export class WgPeer {
     this.flushStaged();
   }
 
+  /**
+   * Our static key changed (wireguard-go ExpireCurrentKeypairs): the handshake in progress is
+   * forgotten, `current` and `next` may no longer send (they still receive until replaced), and
+   * the next packet starts a new handshake at once.
+   */
+  expireCurrentKeypairs(): void {
+    if (this.handshakeIndex !== -1) this.#host.dropIndex(this.handshakeIndex);
+    this.handshakeIndex = -1;
+    this.handshake.clear();
+    this.lastSentHandshakeMs = -Infinity;
+    this.current?.expire();
+    this.next?.expire();
+  }
+
   flushStaged(): void {
     const n = this.staged.clear();
     for (let i = 0; i < n; i++) this.#host.drops.add(WgDrop.StagedFlushed);

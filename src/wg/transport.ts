@@ -63,6 +63,12 @@ export class Keypair {
     return this.sendCounter[1]! >= REKEY_AFTER_MESSAGES_HI;
   }
 
+  /** Forbids sending on this keypair from now on (it still receives): wireguard-go's ExpireCurrentKeypairs. */
+  expire(): void {
+    this.sendCounter[1] = REJECT_AFTER_MESSAGES_HI;
+    this.sendCounter[0] = REJECT_AFTER_MESSAGES_LO;
+  }
+
   /** True once the send counter reached REJECT_AFTER_MESSAGES: nothing more may be sent. */
   get exhausted(): boolean {
     return this.sendCounter[1] === REJECT_AFTER_MESSAGES_HI && this.sendCounter[0]! >= REJECT_AFTER_MESSAGES_LO;
