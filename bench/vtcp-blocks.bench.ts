@@ -12,10 +12,16 @@
  * rows) and an HMAC-SHA256 cookie via `createHmac` (what the Go original computes, for the
  * choice of prefix-keyed SHA-256 in syn-cookies.ts). Cookie rows allocate (one digest Buffer per
  * hash) by design.
+ *
+ * The buffer rows run with the JavaScript copy (an allocation-free DataView loop) and, when the
+ * addon is built, again with its memcpy (core/bulk-copy.ts: what a process that loads the addon
+ * gets from 1 KiB up), plus a 64 KiB pair (the segments of a TUN at MTU 65520).
  */
 
 import { createHmac } from 'node:crypto';
+import { BulkCopy, type BulkCopyFn } from '../src/core/bulk-copy.js';
 import { ManualClock } from '../src/core/clock.js';
+import { loadNative } from '../src/native/index.js';
 import { RecvBuffer } from '../src/vtcp/recv-buffer.js';
 import { SendBuffer } from '../src/vtcp/send-buffer.js';
 import { SynCookies } from '../src/vtcp/syn-cookies.js';
@@ -26,6 +32,21 @@ const COOKIE_INNER = 100;
 const SEG = 1460;
 const MIB = 1 << 20;
 const START_SEQ = 0x7fff_0000;
+const BIG = 64 * 1024;
+const BIG_INNER = 50;
+
+/** `fn` run with BulkCopy.fn set to `copy` (null: the JavaScript loop), restored afterwards. */
+function withCopy(fn: () => number, copy: BulkCopyFn | null): () => number {
+  return () => {
+    const saved = BulkCopy.fn;
+    BulkCopy.fn = copy;
+    try {
+      return fn();
+    } finally {
+      BulkCopy.fn = saved;
+    }
+  };
+}
 
 export function vtcpBlockRows(): Row[] {
   const data = new Uint8Array(SEG);
@@ -158,17 +179,47 @@ export function vtcpBlockRows(): Row[] {
     return sink;
   };
 
-  return [
+  // 64 KiB segments through a 4 MiB receive buffer, in order, read back out.
+  const big = new Uint8Array(BIG).fill(0x5a);
+  const bigOut = new Uint8Array(BIG);
+  const rbBig = new RecvBuffer(4 * MIB);
+  rbBig.init(START_SEQ);
+  const recvBig = (): number => {
+    let s = 0;
+    for (let i = 0; i < BIG_INNER; i++) {
+      s += rbBig.insert(rbBig.nxt | 0, big, 0, BIG);
+      s += rbBig.read(bigOut, 0, BIG);
+    }
+    sink = (sink + s) | 0;
+    return sink;
+  };
+
+  const loop = (fn: () => number) => withCopy(fn, null);
+  const rows: Row[] = [
     { name: 'memcpy 1460 B (Uint8Array.set, baseline)', fn: memcpy, inner: INNER, bytes: SEG },
-    { name: 'SendBufWrite', fn: sendBufWrite, inner: INNER, bytes: SEG, baseline: 'memcpy 1460 B (Uint8Array.set, baseline)' },
-    { name: 'SendBufWriteAcknowledge', fn: sendBufWriteAck, inner: INNER, bytes: SEG, baseline: 'memcpy 1460 B (Uint8Array.set, baseline)' },
+    { name: 'SendBufWrite', fn: loop(sendBufWrite), inner: INNER, bytes: SEG, baseline: 'memcpy 1460 B (Uint8Array.set, baseline)' },
+    { name: 'SendBufWriteAcknowledge', fn: loop(sendBufWriteAck), inner: INNER, bytes: SEG, baseline: 'memcpy 1460 B (Uint8Array.set, baseline)' },
     { name: 'SendBufPeekUnsent', fn: sendBufPeek, inner: INNER, bytes: SEG, goNs: 0.24 },
-    { name: 'RecvBufInsertInOrder', fn: recvInOrder, inner: INNER, bytes: SEG, baseline: 'memcpy 1460 B (Uint8Array.set, baseline)' },
-    { name: 'RecvBufInsertOOO', fn: recvOoo, inner: INNER, bytes: 2 * SEG, baseline: 'RecvBufInsertInOrder' },
-    { name: 'RecvBufRead', fn: recvRead, inner: INNER, bytes: SEG },
+    { name: 'RecvBufInsertInOrder', fn: loop(recvInOrder), inner: INNER, bytes: SEG, baseline: 'memcpy 1460 B (Uint8Array.set, baseline)' },
+    { name: 'RecvBufInsertOOO', fn: loop(recvOoo), inner: INNER, bytes: 2 * SEG, baseline: 'RecvBufInsertInOrder' },
+    { name: 'RecvBufRead', fn: loop(recvRead), inner: INNER, bytes: SEG },
+    { name: 'RecvBuf insert + read 64 KiB (JavaScript copy)', fn: loop(recvBig), inner: BIG_INNER, bytes: BIG },
+  ];
+  const memCopy = loadNative()?.memCopy;
+  if (typeof memCopy === 'function') {
+    const native = (fn: () => number) => withCopy(fn, memCopy);
+    rows.push(
+      { name: 'SendBufWrite (addon memcpy)', fn: native(sendBufWrite), inner: INNER, bytes: SEG, baseline: 'SendBufWrite' },
+      { name: 'RecvBufInsertInOrder (addon memcpy)', fn: native(recvInOrder), inner: INNER, bytes: SEG, baseline: 'RecvBufInsertInOrder' },
+      { name: 'RecvBufRead (addon memcpy)', fn: native(recvRead), inner: INNER, bytes: SEG, baseline: 'RecvBufRead' },
+      { name: 'RecvBuf insert + read 64 KiB (addon memcpy)', fn: native(recvBig), inner: BIG_INNER, bytes: BIG, baseline: 'RecvBuf insert + read 64 KiB (JavaScript copy)' },
+    );
+  }
+  rows.push(
     { name: 'SYNCookieGenerate', fn: generate, inner: COOKIE_INNER, allocates: true, baseline: 'SYN cookie as HMAC-SHA256 via createHmac (Go construction)' },
     { name: 'SYNCookieValidate', fn: validate, inner: COOKIE_INNER, allocates: true },
     { name: 'SYNCookieValidateInvalid', fn: validateInvalid, inner: COOKIE_INNER, allocates: true },
     { name: 'SYN cookie as HMAC-SHA256 via createHmac (Go construction)', fn: hmacCookie, inner: COOKIE_INNER, allocates: true },
-  ];
+  );
+  return rows;
 }

@@ -12,10 +12,12 @@
 //! - `xdp`: AF_XDP sockets with their UMEM in a SharedArrayBuffer;
 //! - `icmp`: unprivileged ICMP echo sockets (ping sockets), replies received in batches;
 //!
-//! and, always, `wait`: waiting on descriptors with an eventfd that JavaScript producers kick.
+//! and, always, `wait`: waiting on descriptors with an eventfd that JavaScript producers kick, and
+//! `mem`: bulk copies between typed arrays without a JavaScript allocation.
 
 use napi_derive::napi;
 
+pub mod mem;
 pub mod wait;
 #[cfg(any(feature = "tuntap", feature = "xdp"))]
 // Shared by both features: with one of them built alone, part of it goes unused.

@@ -204,6 +204,21 @@ export interface IcmpStats {
   lastErrno: number
 }
 
+/**
+ * The folded 16-bit one's-complement sum (RFC 1071, not complemented) of `buf[off, off + len)`,
+ * an odd last byte padded with a zero on the right: what `sum16` in src/wire/checksum.ts
+ * returns with no initial sum.
+ * @throws when the range is out of bounds.
+ */
+export declare function inetSum(buf: Uint8Array, off: number, len: number): number
+
+/**
+ * Copies `src[srcOff, srcOff + len)` to `dst[dstOff, ...)` (memmove: the two may share memory,
+ * even overlap). Works on views of ArrayBuffers and SharedArrayBuffers alike.
+ * @throws when a range is out of bounds.
+ */
+export declare function memCopy(dst: Uint8Array, dstOff: number, src: Uint8Array, srcOff: number, len: number): void
+
 /** Describes this build of the addon. */
 export declare function nativeInfo(): NativeInfo
 

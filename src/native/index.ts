@@ -12,13 +12,15 @@
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { Doorbell } from '../../rings/index.js';
+import { BulkCopy } from '../core/bulk-copy.js';
+import { NativeSum } from '../wire/checksum.js';
 import { PktError } from '../errors.js';
 import type * as Binding from './binding.js';
 
 /** The addon's exports, as generated from the Rust code. */
 export type NativeBinding = typeof Binding;
 /** A capability of the addon (a cargo feature). */
-export type NativeFeature = 'aead' | 'tuntap' | 'udp' | 'xdp';
+export type NativeFeature = 'aead' | 'icmp' | 'tuntap' | 'udp' | 'xdp';
 
 const require = createRequire(import.meta.url);
 let cached: NativeBinding | null | undefined;
@@ -44,6 +46,10 @@ export function loadNative(): NativeBinding | null {
     cached = b;
     // Producers on this thread can now wake consumers parked in native waits (rings/doorbell.ts).
     Doorbell.kicker = (fd) => b.eventfdKick(fd);
+    // Bulk copies (vtcp's buffers) go through its memcpy from now on (core/bulk-copy.ts).
+    if (typeof b.memCopy === 'function') BulkCopy.fn = b.memCopy;
+    // So do long checksums (wire/checksum.ts's sum16).
+    if (typeof b.inetSum === 'function') NativeSum.fn = b.inetSum;
   } catch (err) {
     loadError = err;
     cached = null;

@@ -26,6 +26,7 @@ import type { Conn } from '../vtcp/conn.js';
 import { TcpStack, type HeldSyn } from '../vtcp/stack.js';
 import { TcpProxy } from './tcp-proxy.js';
 import type { SlirpHost } from './host.js';
+import { loadNative } from '../native/index.js';
 
 function noop(): void {}
 
@@ -138,6 +139,8 @@ export class Space {
     this.out = out;
     this.inner = new InnerDevice(out);
     const lim = host.limits;
+    // Loads the addon if it is built (fail-soft): vtcp's bulk copies then use its memcpy.
+    loadNative();
     this.tcp = new TcpStack(this.inner, {
       clock,
       addrs,

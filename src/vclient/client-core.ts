@@ -25,6 +25,7 @@ import { UDP_HEADER_LEN, UdpView, emitUdpV4, emitUdpV6, newUdpFields } from '../
 import { WireStatus } from '../wire/status.js';
 import { ByteCopier } from '../vtcp/recv-buffer.js';
 import type { UdpSocket } from './udp.js';
+import { loadNative } from '../native/index.js';
 
 const V4_HEADER_LEN = 20;
 const V4_TOTAL_LEN = 2;
@@ -142,6 +143,8 @@ export abstract class ClientCore implements L3Device {
 
   /** @throws {PktTypeError} for a malformed address; {PktRangeError} for an option out of range. */
   constructor(opts: ClientCoreOptions) {
+    // Loads the addon if it is built (fail-soft): vtcp's bulk copies then use its memcpy.
+    loadNative();
     this.clock = opts.clock ?? systemClock;
     this.random = opts.random ?? Math.random;
     this.mtu = intInRange('mtu', opts.mtu ?? 1500, 1280, 65535);
