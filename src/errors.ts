@@ -20,6 +20,8 @@ export type PktErrorCode =
   | 'ERR_PKT_LIMIT'
   | 'ERR_PKT_CONFIG'
   | 'ERR_PKT_IO'
+  /** The kernel refused for lack of permission (a sysctl, a capability); the message says which. */
+  | 'ERR_PKT_PERMISSION'
   | 'ERR_PKT_NATIVE_UNAVAILABLE';
 
 /** Base class of every pktkit error that is not a TypeError or RangeError. */
