@@ -114,6 +114,11 @@ test('examples/wg-pair: a packet crosses two WireGuard devices on loopback after
   t.regex(out[1]!, /^a: handshake done, endpoint 127\.0\.0\.1:\d+, tx > 0 bytes$/);
 });
 
+test('examples/wg-uapi: a set adds a peer, a bad one is refused, a get reads the peer back', async (t) => {
+  const out = (await runNode(built('examples/wg-uapi.js'))).trim().split('\n');
+  t.deepEqual(out, ['errno=0', 'errno=-22 (refused: nothing changed)', 'get: listen_port is ours, 1 peer, endpoint 192.0.2.7:51820, allowed 10.9.0.2/32']);
+});
+
 test('examples/vtcp-echo: two userspace TCP stacks, 1 MiB echoed byte-exact', async (t) => {
   const out = (await runNode(built('examples/vtcp-echo.js'))).trim().split('\n');
   t.regex(out[0]!, /^connected 10\.1\.0\.1:\d+ -> 10\.1\.0\.2:7$/);
