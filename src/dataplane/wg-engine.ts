@@ -19,9 +19,24 @@
  * the synchronous run, or when the entries fill. Transport crypto is the addon's (`aead: 'node'`
  * forces node:crypto).
  *
+ * With `nat`, the engine is a VPN concentrator on its own: a `WgConcentrator` whose peers each
+ * get an isolated namespace of a slirp `Stack` built in the same worker (their traffic leaves
+ * through the worker's real sockets, and peers may share inner addresses), so it takes no inner
+ * link. `acceptUnknown` (nat only) authorises initiators that are not configured peers, once their
+ * handshake authenticated: any key, or only `keys` (an allow-list the `authorize` and `revoke`
+ * commands change at run time), each given `allowedIps` in its own namespace:
+ *
+ *   const wg = await dp.create({ kind: 'wg', options: { privateKey, listen: '0.0.0.0:51820',
+ *     nat: { addr: '10.0.0.1/24', dns: '10.0.0.3' }, acceptUnknown: { allowedIps: ['10.0.0.2/32'], keys } } });
+ *
+ *   port worker:  UdpSocket <-> WgDevice --+--> peer port --connectL3--> Stack namespace --> sockets
+ *                                          +--> peer port --connectL3--> Stack namespace --> sockets
+ *
  * Options are structured-clonable (keys as base64 or hex text). Commands: `port` (the bound UDP
  * port), `show` (wg show), `addPeer` (a peer config), `removePeer` (a public key), `connect` (a
- * public key: handshake now). One inner link at a time.
+ * public key: handshake now); with nat also `authorize` and `revoke` (a public key: allowed as an
+ * unknown initiator from now on, or no longer, its peer removed) and `nat` (the Stack's stats).
+ * One inner link at a time (none with nat).
  *
  * This module (not the protocol core) is where pktkit/wg meets the I/O layer (src/udp) and the
  * dataplane's engine interface (type-only).
@@ -37,6 +52,10 @@ import { BatchedUdpBind, DgramBind } from '../wg/bind-udp.js';
 import type { WgBind } from '../wg/bind.js';
 import type { WgDeviceInfo, WgPeerConfig } from '../wg/config.js';
 import { WgDevice } from '../wg/device.js';
+import { WgConcentrator, type WgConcentratorStats } from '../wg/concentrator.js';
+import { toKey } from '../wg/crypto.js';
+import { Stack, type SlirpOptions } from '../slirp/stack.js';
+import { IpPrefix } from '../wire/addr.js';
 
 /** This module's URL, for `new Dataplane({ modules: [WG_ENGINE_MODULE] })`. */
 export const WG_ENGINE_MODULE = import.meta.url;
@@ -71,10 +90,28 @@ export interface WgEngineOptions {
   handshakeThreads?: number;
   /** With handshakeThreads: 'under-load' (default) or 'always'. */
   handshakeOffload?: 'under-load' | 'always';
+  /** Concentrator mode: each peer in its own namespace of a slirp Stack built in the worker (no inner link). */
+  nat?: WgNatOptions;
+  /** With nat: initiators that are not configured peers, authorised once authenticated. */
+  acceptUnknown?: WgAcceptUnknown;
+}
+
+/** The slirp Stack of a `wg` engine in concentrator mode (SlirpOptions, structured-clonable). */
+export type WgNatOptions = Omit<SlirpOptions, 'clock' | 'connect'>;
+
+/** Which unknown initiators a concentrator accepts, and what each gets. */
+export interface WgAcceptUnknown {
+  /** Each accepted peer's allowed IPs (in its own namespace, so every peer may get the same). */
+  allowedIps: string[];
+  /** Only these public keys (base64 or hex); absent: any key that completes a handshake. */
+  keys?: string[];
+  /** Seconds (0 or absent: off). */
+  persistentKeepalive?: number;
 }
 
 const OPTION_KEYS = [
   'privateKey', 'listen', 'peers', 'mtu', 'addr', 'aead', 'udp', 'gso', 'rxEntries', 'txEntries', 'recvBufferSize', 'sendBufferSize', 'handshakeThreads', 'handshakeOffload',
+  'nat', 'acceptUnknown',
 ];
 const noop: PacketHandler = () => {};
 /** recvmmsg batches per wake before the loop lets the event loop (rings, timers) run. */
@@ -94,7 +131,26 @@ function checkOptions(options: unknown): WgEngineOptions {
     const v = o[k];
     if (v !== undefined && !(allowed as readonly string[]).includes(v)) throw new PktTypeError(`wg engine: option ${k} must be one of ${allowed.join(', ')}, got ${String(v)}`);
   }
+  if (o.nat !== undefined && (o.nat === null || typeof o.nat !== 'object' || typeof o.nat.addr !== 'string')) {
+    throw new PktTypeError("wg engine: option nat must be the slirp Stack's options, e.g. { addr: '10.0.0.1/24' }");
+  }
+  const u = o.acceptUnknown;
+  if (u !== undefined) {
+    if (o.nat === undefined) throw new ConfigError('wg engine: acceptUnknown needs nat (each accepted peer gets its own namespace; on a shared link their allowed IPs would collide)');
+    if (u === null || typeof u !== 'object' || !Array.isArray(u.allowedIps) || !u.allowedIps.every((x) => typeof x === 'string')) {
+      throw new PktTypeError("wg engine: option acceptUnknown must be { allowedIps: string[], keys?: string[], persistentKeepalive?: number }");
+    }
+    if (u.keys !== undefined && (!Array.isArray(u.keys) || !u.keys.every((x) => typeof x === 'string'))) throw new PktTypeError('wg engine: acceptUnknown.keys must be an array of public keys (base64 or hex)');
+    for (const p of u.allowedIps) IpPrefix.parse(p);
+  }
   return o;
+}
+
+/** A public key (base64 or hex text) as lowercase hex. @throws {PktTypeError} when it is not a key. */
+function hexKey(k: unknown): string {
+  if (typeof k !== 'string') throw new PktTypeError(`wg engine: expected a public key (base64 or hex text), got ${typeof k}`);
+  const b = toKey('publicKey', k);
+  return Buffer.from(b.buffer, b.byteOffset, b.length).toString('hex');
 }
 
 function splitHostPort(s: string): { host: string; port: number } {
@@ -105,6 +161,11 @@ function splitHostPort(s: string): { host: string; port: number } {
 
 export class WgEngine implements Engine<L3Device> {
   readonly device: WgDevice;
+  /** Concentrator mode (`nat`): the per-peer ports and the Stack behind them; else null. */
+  readonly concentrator: WgConcentrator | null = null;
+  readonly nat: Stack | null = null;
+  /** acceptUnknown's allow-list as hex keys (null: any key), and what accepted peers get. */
+  readonly #accept: { keys: Set<string> | null; cfg: { allowedIps: string[]; persistentKeepalive?: number } } | null = null;
   readonly #socket: UdpSocket | null;
   readonly #bind: BatchedUdpBind | DgramBind;
   readonly #port: number;
@@ -125,7 +186,7 @@ export class WgEngine implements Engine<L3Device> {
     this.#port = port;
     const threads = intInRange('wg engine handshakeThreads', o.handshakeThreads ?? 0, 0, 64);
     this.#pool = threads > 0 ? new TaskPool(threads) : null;
-    this.device = new WgDevice({
+    const deviceOpts = {
       handshakeOffload: this.#pool === null ? null : { runner: this.#pool, mode: o.handshakeOffload ?? 'under-load' },
       privateKey: o.privateKey,
       bind: bind as WgBind,
@@ -135,7 +196,25 @@ export class WgEngine implements Engine<L3Device> {
       addr: o.addr ?? null,
       clock: ctx.clock,
       aead: o.aead === 'native' ? { native: true } : o.aead === 'node' ? { native: false } : {},
-    });
+    } as const;
+    if (o.nat === undefined) {
+      this.device = new WgDevice(deviceOpts);
+    } else {
+      const u = o.acceptUnknown;
+      if (u !== undefined) {
+        const cfg = { allowedIps: [...u.allowedIps], ...(u.persistentKeepalive !== undefined ? { persistentKeepalive: u.persistentKeepalive } : {}) };
+        this.#accept = { keys: u.keys === undefined ? null : new Set(u.keys.map(hexKey)), cfg };
+      }
+      const nat = new Stack({ ...o.nat, clock: ctx.clock });
+      this.nat = nat;
+      try {
+        this.concentrator = new WgConcentrator({ ...deviceOpts, inner: nat, onUnknownPeer: this.#accept === null ? null : (key) => this.#admit(key) });
+      } catch (err) {
+        void nat.close();
+        throw err;
+      }
+      this.device = this.concentrator.device;
+    }
     const device = this.device;
     this.#toTunnel = (p) => device.send(p);
   }
@@ -205,7 +284,15 @@ export class WgEngine implements Engine<L3Device> {
     }
   }
 
+  /** onUnknownPeer with acceptUnknown: the configured allowed IPs for an allowed key, else refused. */
+  #admit(key: Uint8Array): { allowedIps: string[]; persistentKeepalive?: number } | null {
+    const a = this.#accept!;
+    if (a.keys !== null && !a.keys.has(Buffer.from(key.buffer, key.byteOffset, key.length).toString('hex'))) return null;
+    return a.cfg;
+  }
+
   attach(dev: L3Device): () => void {
+    if (this.nat !== null) throw new ConfigError('wg engine: with nat the peers are behind its own Stack; it takes no inner link');
     if (this.#dev !== null) throw new ConfigError('wg engine: one inner link at a time (unlink the other first)');
     this.#dev = dev;
     dev.setHandler(this.#toTunnel);
@@ -227,8 +314,10 @@ export class WgEngine implements Engine<L3Device> {
     error: string | null;
     handshakes: { inFlight: number; completed: number };
     socket: Record<string, number> | null;
+    concentrator?: WgConcentratorStats;
   } {
     return {
+      ...(this.concentrator === null ? {} : { concentrator: this.concentrator.stats() }),
       error: this.#error,
       handshakes: this.device.offloadStats,
       wg: this.device.show(),
@@ -254,8 +343,23 @@ export class WgEngine implements Engine<L3Device> {
       case 'connect':
         this.device.connect(payload as string);
         return null;
+      case 'authorize':
+      case 'revoke': {
+        const keys = this.#accept?.keys;
+        if (keys === undefined || keys === null) throw new ConfigError(`wg engine: ${name} needs acceptUnknown with a keys list (without one every key is accepted)`);
+        const hex = hexKey(payload);
+        if (name === 'authorize') {
+          keys.add(hex);
+          return null;
+        }
+        keys.delete(hex);
+        return this.device.removePeer(hex);
+      }
+      case 'nat':
+        if (this.nat === null) throw new ConfigError('wg engine: no nat (the engine was created without it)');
+        return this.nat.stats();
       default:
-        throw new PktTypeError(`wg engine: unknown command '${name}' (expected port, show, addPeer, removePeer, connect)`);
+        throw new PktTypeError(`wg engine: unknown command '${name}' (expected port, show, addPeer, removePeer, connect, authorize, revoke, nat)`);
     }
   }
 
@@ -270,7 +374,9 @@ export class WgEngine implements Engine<L3Device> {
       b.fdClose(this.#kick);
       this.#kick = -1;
     }
-    this.device.close(); // closes the bind, and with it the socket
+    if (this.concentrator !== null) this.concentrator.close(); // its ports first, then the device
+    else this.device.close(); // closes the bind, and with it the socket
+    await this.nat?.close();
     await this.#pool?.close();
   }
 }
