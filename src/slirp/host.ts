@@ -25,8 +25,16 @@ export const SlirpDrop = {
   policy: 'policy',
   /** Flows per namespace at their limit. */
   flowLimit: 'flowLimit',
-  /** ICMP other than Echo to the Stack's address (Echo elsewhere needs ICMP sockets: not built). */
+  /** ICMP other than an Echo Request (errors, timestamps...): never forwarded. */
   icmp: 'icmp',
+  /** Echo to another destination with no ICMP socket to send it (no addon, refused by net.ipv4.ping_group_range, or `icmp.forward: false`). */
+  echoUnavailable: 'echoUnavailable',
+  /** Echo Requests in flight per namespace and family at their limit (`icmp.maxEchoes`). */
+  echoLimit: 'echoLimit',
+  /** An Echo Request or Reply larger than `icmp.maxMessage`. */
+  echoTooBig: 'echoTooBig',
+  /** A reply from the real side matching no request in flight (forgotten, or from another address). */
+  echoStale: 'echoStale',
   /** A protocol other than TCP, UDP, ICMP. */
   protocol: 'protocol',
   badUdp: 'badUdp',
@@ -65,7 +73,11 @@ export interface SlirpCounters {
   udpExpired: number;
   datagramsOut: number;
   datagramsIn: number;
+  /** Echo Replies sent to virtual hosts (answered by the Stack or come back through an ICMP socket). */
   echoReplies: number;
+  /** Echo Requests sent on through ICMP sockets, and those forgotten unanswered (`icmp.timeoutMs`). */
+  echoForwarded: number;
+  echoExpired: number;
   unreachablesSent: number;
 }
 

@@ -1,9 +1,10 @@
 /**
  * The packets a slirp `Stack` makes itself (TCP's are the vtcp stack's): UDP datagrams from the
  * real side (RFC 768, checksum always filled, over IPv4 and IPv6), ICMP Echo Replies for its own
- * addresses (RFC 792, RFC 4443 §4.2), and Destination Unreachable errors quoting the offending
- * packet (RFC 792: the IP header and at least 8 bytes; RFC 1812 §4.3.2.3: as much as fits in 576
- * bytes; RFC 4443 §2.4 (c): as much as fits in the IPv6 minimum MTU, 1280).
+ * addresses and for replies that came back through ICMP sockets (RFC 792, RFC 4443 §4.2), and
+ * Destination Unreachable errors quoting the offending packet (RFC 792: the IP header and at
+ * least 8 bytes; RFC 1812 §4.3.2.3: as much as fits in 576 bytes; RFC 4443 §2.4 (c): as much as
+ * fits in the IPv6 minimum MTU, 1280).
  *
  * One scratch buffer per builder, reused: the handed-out view is valid only until the handler it
  * goes to returns (the device contract). Single-threaded, not reentrant.
@@ -158,6 +159,40 @@ export class PacketBuilder {
     f.payloadLen = quote;
     emitIcmpv6(f, b, IPV6_HEADER_LEN, b, V6_SRC, V6_DST);
     return b.subarray(0, IPV6_HEADER_LEN + ICMP_HEADER_LEN + quote);
+  }
+
+  /**
+   * An IPv4 Echo Reply from `src` to `dst` (uint32s) with `ident`, `seq` and the data
+   * `data[off, off+len)`: a reply that came back through an ICMP socket (icmp.ts), rebuilt for
+   * the virtual host.
+   */
+  echoReplyFrom4(src: number, dst: number, ident: number, seq: number, data: Uint8Array, off: number, len: number): Uint8Array {
+    const b = this.buf;
+    const f = this.icmp4;
+    f.type = Icmpv4Type.EchoReply;
+    f.code = 0;
+    f.ident = ident;
+    f.seq = seq;
+    f.payloadLen = len;
+    b.set(data.subarray(off, off + len), IPV4_HEADER_LEN + ICMP_HEADER_LEN);
+    emitIcmpv4(f, b, IPV4_HEADER_LEN);
+    this.v4Header(src, dst, IpProto.ICMP, ICMP_HEADER_LEN + len);
+    return b.subarray(0, IPV4_HEADER_LEN + ICMP_HEADER_LEN + len);
+  }
+
+  /** As `echoReplyFrom4` over IPv6 (addresses 16 bytes at the offsets given). */
+  echoReplyFrom6(src: Uint8Array, srcOff: number, dst: Uint8Array, dstOff: number, ident: number, seq: number, data: Uint8Array, off: number, len: number): Uint8Array {
+    const b = this.buf;
+    this.v6Header(src, srcOff, dst, dstOff, IpProto.ICMPv6, ICMP_HEADER_LEN + len);
+    const f = this.icmp6;
+    f.type = Icmpv6Type.EchoReply;
+    f.code = 0;
+    f.ident = ident;
+    f.seq = seq;
+    f.payloadLen = len;
+    b.set(data.subarray(off, off + len), IPV6_HEADER_LEN + ICMP_HEADER_LEN);
+    emitIcmpv6(f, b, IPV6_HEADER_LEN, b, V6_SRC, V6_DST);
+    return b.subarray(0, IPV6_HEADER_LEN + ICMP_HEADER_LEN + len);
   }
 }
 

@@ -8,10 +8,11 @@
  *        ├─ TCP  ─► the namespace's vtcp TcpStack ─onSyn─► policy ─► async net.connect (space.ts)
  *        ├─ UDP  ─► flow table (src, sport, dst, dport) ─► dgram socket; replies built here
  *        │          the virtual DNS address, port 53 ─► the host's resolver (its first server)
- *        └─ ICMP ─► Echo to the Stack's own address answered; the rest dropped (counted)
+ *        └─ ICMP ─► Echo to the Stack's own and resolver addresses answered here; to the rest,
+ *                   policy ─► the namespace's ICMP echo socket (icmp.ts); other ICMP dropped
  *
- * What a virtual host sees: the Stack's address (`addr`) answers pings; with `hostLoopback` TCP
- * and UDP to it reach the host's loopback (127.0.0.1 / ::1), as slirp4netns's 10.0.2.2; `dns`
+ * What a virtual host sees: the Stack's address (`addr`) answers pings; with `hostLoopback` TCP,
+ * UDP and pings to it reach the host's loopback (127.0.0.1 / ::1), as slirp4netns's 10.0.2.2; `dns`
  * is a resolver address forwarded to the host's. Every other destination is proxied through a
  * real socket when the egress policy (policy.ts) allows it; a denied one is answered with ICMP
  * Destination Unreachable (administratively prohibited).
@@ -20,8 +21,15 @@
  * port, ICMP unreachable for a timeout or an unreachable host), IPv6 flows are released with
  * their namespace, broadcast and multicast destinations are never proxied, and there is a policy.
  *
- * Not supported: ICMP Echo to other destinations (needs unprivileged ICMP sockets from the native
- * addon, not built yet), IP fragments (dropped, counted), DNS over more than the first host
+ * ICMP Echo to other destinations goes through unprivileged ICMP echo sockets (the addon's `icmp`
+ * feature), one per namespace and family, opened on first use and closed when idle; replies come
+ * back rebuilt from the address that was pinged. With `hostLoopback` a ping of the Stack's own
+ * address reaches the host's 127.0.0.1 / ::1 that way too. Without such a socket (no addon, or
+ * net.ipv4.ping_group_range excluding this process: its kernel default "1 0" excludes root too,
+ * or `icmp: { forward: false }`) only the Stack's own addresses answer, and Echo elsewhere is
+ * dropped, counted as `echoUnavailable`. A policy denial is answered with admin-prohibited.
+ *
+ * Not supported: IP fragments (dropped, counted), DNS over more than the first host
  * resolver, UDP from the real side before the virtual host has sent on that flow (no inbound UDP
  * forwarding), ICMP errors from the real side relayed to the virtual host.
  *
@@ -50,6 +58,7 @@ import { PacketBuilder, UDP_MAX_PAYLOAD4, UDP_MAX_PAYLOAD6 } from './packets.js'
 import { EgressPolicy, type EgressPolicyOptions } from './policy.js';
 import { Space, UdpFlow, flowHash } from './space.js';
 import { PortForward, type ForwardOptions } from './forward.js';
+import { EchoForwarder, type SlirpIcmpOptions } from './icmp.js';
 
 export { SlirpDrop } from './host.js';
 export type { SlirpLimits } from './host.js';
@@ -67,6 +76,9 @@ const UDP_HEADER = 8;
 const UDP_LEN = 4;
 const UDP_CSUM = 6;
 const ICMP_MIN = 8;
+/** Where hostLoopback sends Echo to the Stack's own address. */
+const LOOPBACK4 = new Uint8Array([127, 0, 0, 1]);
+const LOOPBACK6 = new Uint8Array([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
 const DNS_PORT = 53;
 /** The kinds of Destination Unreachable the Stack sends. */
 const Unreach = { Host: 0, Port: 1, Admin: 2 } as const;
@@ -83,8 +95,10 @@ export interface SlirpOptions {
   dns6?: string;
   /** Upstream resolvers ('127.0.0.1', '127.0.0.1:5353', '[::1]:53'); default: the host's (dns.getServers(), else /etc/resolv.conf). */
   dnsServers?: readonly string[];
-  /** TCP and UDP to the Stack's own address reach the host's loopback (default false). */
+  /** TCP, UDP and ICMP Echo to the Stack's own address reach the host's loopback (default false). */
   hostLoopback?: boolean;
+  /** ICMP Echo forwarding (icmp.ts): limits, or `{ forward: false }` to answer own addresses only. */
+  icmp?: SlirpIcmpOptions;
   /**
    * The virtual link's MTU (576-65535), which sets the MSS the Stack's TCP announces and sends.
    * Default: the attached device's `mtu` when it has a numeric one (WgDevice, vclient), else 1500.
@@ -108,6 +122,9 @@ export interface SlirpStats extends SlirpCounters {
   /** Bytes held in the proxied flows' streams now. */
   buffered: number;
   forwards: number;
+  /** ICMP echo sockets open now, and Echo Requests in flight through them. */
+  echoSockets: number;
+  echoInFlight: number;
   drops: Record<SlirpDrop, number>;
 }
 
@@ -170,6 +187,7 @@ export class Stack implements L3Device, L3Connector, SlirpHost {
   private readonly self: Space;
   private readonly forwards = new Set<PortForward>();
   private readonly build = new PacketBuilder();
+  private readonly echo: EchoForwarder;
   private readonly ip6 = new Ipv6View();
   private handler: PacketHandler = noop;
   private sweepTimer: TimerHandle | null = null;
@@ -205,10 +223,11 @@ export class Stack implements L3Device, L3Connector, SlirpHost {
     this.connect = opts.connect ?? ((o) => net.connect(o));
     this.counters = {
       dials: 0, dialsOk: 0, dialsRefused: 0, dialsFailed: 0, dialsTimedOut: 0, synRetransmits: 0, bytesToReal: 0, bytesFromReal: 0,
-      resetsFromVirtual: 0, resetsFromReal: 0, udpFlows: 0, udpExpired: 0, datagramsOut: 0, datagramsIn: 0, echoReplies: 0, unreachablesSent: 0,
+      resetsFromVirtual: 0, resetsFromReal: 0, udpFlows: 0, udpExpired: 0, datagramsOut: 0, datagramsIn: 0, echoReplies: 0, echoForwarded: 0, echoExpired: 0, unreachablesSent: 0,
     };
     this.drops = {} as Record<SlirpDrop, number>;
     for (const k of Object.values(SlirpDrop)) this.drops[k] = 0;
+    this.echo = new EchoForwarder(this, opts.icmp);
     this.spaces = new Namespaces<Space>({ max: opts.maxNamespaces ?? 4096, name: 'slirp' });
     this.self = this.newSpace(0, (p) => this.handler(p), this.mtu);
   }
@@ -259,6 +278,7 @@ export class Stack implements L3Device, L3Connector, SlirpHost {
       (s, p) => this.input(s, p),
       (s) => {
         this.byDevice.delete(dev);
+        this.echo.release(s);
         s.close();
       },
     );
@@ -300,10 +320,9 @@ export class Stack implements L3Device, L3Connector, SlirpHost {
     } else if (proto === IpProto.UDP) {
       this.udp4(s, p, hl, total, dst);
     } else if (proto === IpProto.ICMP) {
-      if (dst !== this.own4 || total - hl < ICMP_MIN || p[hl] !== Icmpv4Type.Echo) return void this.drops.icmp++;
+      if (total - hl < ICMP_MIN || p[hl] !== Icmpv4Type.Echo) return void this.drops.icmp++;
       if (checksum(p, hl, total - hl) !== 0) return void this.drops.badChecksum++;
-      this.counters.echoReplies++;
-      s.out(this.build.echoReply4(p, hl, total));
+      this.echo4(s, p, hl, total, dst);
     } else {
       this.drops.protocol++;
     }
@@ -327,14 +346,50 @@ export class Stack implements L3Device, L3Connector, SlirpHost {
     } else if (proto === IpProto.UDP) {
       this.udp6(s, p, off, end);
     } else if (proto === IpProto.ICMPv6) {
-      const own = this.own6;
-      if (own === null || end - off < ICMP_MIN || p[off] !== Icmpv6Type.EchoRequest || !sameAddr6(p, V6_DST, own)) return void this.drops.icmp++;
+      if (end - off < ICMP_MIN || p[off] !== Icmpv6Type.EchoRequest) return void this.drops.icmp++;
       if (transportChecksumV6(IpProto.ICMPv6, p, V6_SRC, V6_DST, p, off, end - off) !== 0) return void this.drops.badChecksum++;
-      this.counters.echoReplies++;
-      s.out(this.build.echoReply6(p, off, end));
+      this.echo6(s, p, off, end);
     } else {
       this.drops.protocol++;
     }
+  }
+
+  // ------------------------------------------------------------------ ICMP echo
+
+  /**
+   * A checked Echo Request: the Stack's own and resolver addresses answer here (the own one,
+   * with hostLoopback, through an ICMP socket to 127.0.0.1 when there is one); the rest goes
+   * through the namespace's ICMP socket if the policy allows (icmp.ts), else admin-prohibited.
+   */
+  private echo4(s: Space, p: Uint8Array, hl: number, total: number, dst: number): void {
+    if (dst === this.own4 || dst === this.dns4) {
+      if (dst !== this.own4 || !this.hostLoopback || !this.echo.request4(s, p, hl, total, LOOPBACK4, 0)) {
+        this.counters.echoReplies++;
+        s.out(this.build.echoReply4(p, hl, total));
+      }
+      return;
+    }
+    if (!this.policy.allowsV4(dst)) {
+      this.drops.policy++;
+      return this.icmpError(s, p, total, 4, Unreach.Admin);
+    }
+    if (!this.echo.request4(s, p, hl, total, p, V4_DST)) this.drops.echoUnavailable++;
+  }
+
+  private echo6(s: Space, p: Uint8Array, off: number, end: number): void {
+    const own = this.own6 !== null && sameAddr6(p, V6_DST, this.own6);
+    if (own || (this.dns6 !== null && sameAddr6(p, V6_DST, this.dns6))) {
+      if (!own || !this.hostLoopback || !this.echo.request6(s, p, off, end, LOOPBACK6, 0)) {
+        this.counters.echoReplies++;
+        s.out(this.build.echoReply6(p, off, end));
+      }
+      return;
+    }
+    if (!this.policy.allowsV6(p, V6_DST)) {
+      this.drops.policy++;
+      return this.icmpError(s, p, end, 6, Unreach.Admin);
+    }
+    if (!this.echo.request6(s, p, off, end, p, V6_DST)) this.drops.echoUnavailable++;
   }
 
   // ------------------------------------------------------------------ UDP
@@ -577,7 +632,7 @@ export class Stack implements L3Device, L3Connector, SlirpHost {
       udpFlowsOpen += s.udpCount;
       buffered += s.buffered;
     }
-    return { ...this.counters, namespaces: this.spaces.size, pendingDials, tcpFlows, udpFlowsOpen, buffered, forwards: this.forwards.size, drops: { ...this.drops } };
+    return { ...this.counters, namespaces: this.spaces.size, pendingDials, tcpFlows, udpFlowsOpen, buffered, forwards: this.forwards.size, echoSockets: this.echo.sockets, echoInFlight: this.echo.inFlight, drops: { ...this.drops } };
   }
 
   /** Flows held by the namespace of `dev` (connectL3'd), or the Stack's own when omitted. */
@@ -604,7 +659,7 @@ export class Stack implements L3Device, L3Connector, SlirpHost {
     this.byDevice.clear();
     this.self.close();
     this.handler = noop;
-    await Promise.all(fw);
+    await Promise.all([...fw, this.echo.close()]);
   }
 }
 

@@ -20,10 +20,11 @@ export function icmpSkipReason(): string | null {
 
 /**
  * Makes a namespace (deleted on teardown) and returns its path under /run/netns. `widen`: open
- * ping_group_range there (default true; false keeps the kernel default "1 0"). `dummy`: also a
- * dummy interface with 198.51.100.1/24, into which pings of 198.51.100.2 vanish unanswered.
+ * ping_group_range there (default true; false keeps the kernel default "1 0"). `void`: also a
+ * veth with 198.51.100.1/24 whose peer is down, into which pings of 198.51.100.2 vanish
+ * unanswered (sendto succeeds; the neighbour is never resolved).
  */
-export function pingNetns(t: ExecutionContext, opts: { widen?: boolean; dummy?: boolean } = {}): string {
+export function pingNetns(t: ExecutionContext, opts: { widen?: boolean; void?: boolean } = {}): string {
   const name = `pk-icmp-${process.pid}-${++seq}`;
   execFileSync('ip', ['netns', 'add', name]);
   t.teardown(() => {
@@ -35,10 +36,10 @@ export function pingNetns(t: ExecutionContext, opts: { widen?: boolean; dummy?: 
   });
   execFileSync('ip', ['-n', name, 'link', 'set', 'lo', 'up']);
   if (opts.widen !== false) execFileSync('ip', ['netns', 'exec', name, 'sh', '-c', 'echo "0 2147483647" > /proc/sys/net/ipv4/ping_group_range']);
-  if (opts.dummy === true) {
-    execFileSync('ip', ['-n', name, 'link', 'add', 'd0', 'type', 'dummy']);
-    execFileSync('ip', ['-n', name, 'addr', 'add', '198.51.100.1/24', 'dev', 'd0']);
-    execFileSync('ip', ['-n', name, 'link', 'set', 'd0', 'up']);
+  if (opts.void === true) {
+    execFileSync('ip', ['-n', name, 'link', 'add', 'v0', 'type', 'veth', 'peer', 'name', 'v1']);
+    execFileSync('ip', ['-n', name, 'addr', 'add', '198.51.100.1/24', 'dev', 'v0']);
+    execFileSync('ip', ['-n', name, 'link', 'set', 'v0', 'up']);
   }
   return `/run/netns/${name}`;
 }
