@@ -40,6 +40,16 @@ export const SlirpDrop = {
   badUdp: 'badUdp',
   /** A datagram the real socket could not take. */
   sendFailed: 'sendFailed',
+  /** DNS: a datagram to the virtual resolver that is not a query with one well-formed question. */
+  dnsBadQuery: 'dnsBadQuery',
+  /** DNS: the virtual host asked again (same source, port and id) while the query was in flight. */
+  dnsDuplicate: 'dnsDuplicate',
+  /** DNS: queries in flight at `dnsMaxPending`. */
+  dnsPendingFull: 'dnsPendingFull',
+  /** DNS: a reply from an address or port other than the server asked. */
+  dnsWrongServer: 'dnsWrongServer',
+  /** DNS: a reply from the server asked whose id, QR bit or question does not match the query. */
+  dnsBadReply: 'dnsBadReply',
   /** After close(). */
   closed: 'closed',
 } as const;
@@ -79,6 +89,12 @@ export interface SlirpCounters {
   echoForwarded: number;
   echoExpired: number;
   unreachablesSent: number;
+  /** DNS queries forwarded, answers relayed, resends to another server after a timeout, attempts that timed out, queries given up. */
+  dnsQueries: number;
+  dnsAnswers: number;
+  dnsRetries: number;
+  dnsServerTimeouts: number;
+  dnsFailed: number;
 }
 
 export type ConnectFn = (opts: net.NetConnectOpts & { host: string; port: number }) => net.Socket;

@@ -47,7 +47,7 @@ export class PacketBuilder {
   private readonly icmp6: Icmpv6Fields = newIcmpv6Fields();
   private ident = 0;
 
-  private v4Header(src: number, dst: number, proto: number, payloadLen: number): void {
+  private v4Header(src: number, dst: number, proto: number, payloadLen: number, buf: Uint8Array = this.buf, off = 0): void {
     const h = this.ip4;
     h.src = src;
     h.dst = dst;
@@ -55,10 +55,10 @@ export class PacketBuilder {
     h.payloadLen = payloadLen;
     this.ident = (this.ident + 1) & 0xffff;
     h.ident = this.ident;
-    emitIpv4(h, this.buf, 0);
+    emitIpv4(h, buf, off);
   }
 
-  private v6Header(src: Uint8Array, srcOff: number, dst: Uint8Array, dstOff: number, next: number, payloadLen: number): void {
+  private v6Header(src: Uint8Array, srcOff: number, dst: Uint8Array, dstOff: number, next: number, payloadLen: number, buf: Uint8Array = this.buf, off = 0): void {
     const h = this.ip6;
     for (let i = 0; i < 16; i++) {
       h.src[i] = src[srcOff + i]!;
@@ -66,7 +66,33 @@ export class PacketBuilder {
     }
     h.nextHeader = next;
     h.payloadLen = payloadLen;
-    emitIpv6(h, this.buf, 0);
+    emitIpv6(h, buf, off);
+  }
+
+  /**
+   * In place, no copy: writes the IPv4 and UDP headers of a datagram src:sport -> dst:dport whose
+   * `len` bytes of payload are already at `buf[off + 28]` (the batched receive leaves that
+   * headroom). Addresses as u32 or int32 alike. Returns the packet's length, from `off`.
+   */
+  udp4InPlace(buf: Uint8Array, off: number, src: number, sport: number, dst: number, dport: number, len: number): number {
+    const u = this.udp;
+    u.srcPort = sport;
+    u.dstPort = dport;
+    u.payloadLen = len;
+    emitUdpV4(u, buf, off + IPV4_HEADER_LEN, src, dst);
+    this.v4Header(src, dst, IpProto.UDP, UDP_HEADER_LEN + len, buf, off);
+    return IPV4_HEADER_LEN + UDP_HEADER_LEN + len;
+  }
+
+  /** As `udp4InPlace` over IPv6 (payload at `buf[off + 48]`; addresses 16 bytes at the offsets given). */
+  udp6InPlace(buf: Uint8Array, off: number, src: Uint8Array, srcOff: number, sport: number, dst: Uint8Array, dstOff: number, dport: number, len: number): number {
+    this.v6Header(src, srcOff, dst, dstOff, IpProto.UDP, UDP_HEADER_LEN + len, buf, off);
+    const u = this.udp;
+    u.srcPort = sport;
+    u.dstPort = dport;
+    u.payloadLen = len;
+    emitUdpV6(u, buf, off + IPV6_HEADER_LEN, buf, off + V6_SRC, off + V6_DST);
+    return IPV6_HEADER_LEN + UDP_HEADER_LEN + len;
   }
 
   /** An IPv4 UDP datagram src:sport -> dst:dport carrying `data[off, off+len)`. */

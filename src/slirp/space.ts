@@ -17,7 +17,6 @@
  * space.
  */
 
-import * as dgram from 'node:dgram';
 import * as net from 'node:net';
 import type { Clock, TimerHandle } from '../core/clock.js';
 import type { L3Device, PacketHandler } from '../core/device.js';
@@ -26,6 +25,7 @@ import type { Conn } from '../vtcp/conn.js';
 import { TcpStack, type HeldSyn } from '../vtcp/stack.js';
 import { TcpProxy } from './tcp-proxy.js';
 import type { SlirpHost } from './host.js';
+import { UdpTable } from './udp.js';
 import { loadNative } from '../native/index.js';
 
 function noop(): void {}
@@ -76,50 +76,6 @@ export class PendingDial {
   }
 }
 
-/** A UDP flow: one dgram socket per (src, sport, dst, dport) of the space. */
-export class UdpFlow {
-  readonly key: number;
-  readonly family: 4 | 6;
-  /** Virtual source (the host) and destination, 4 or 16 bytes. */
-  readonly src: Uint8Array;
-  readonly dst: Uint8Array;
-  readonly sport: number;
-  readonly dport: number;
-  readonly realAddr: string;
-  readonly realPort: number;
-  readonly sock: dgram.Socket;
-  lastActiveMs: number;
-  next: UdpFlow | null = null;
-  closed = false;
-  constructor(key: number, family: 4 | 6, src: Uint8Array, sport: number, dst: Uint8Array, dport: number, realAddr: string, realPort: number, sock: dgram.Socket, now: number) {
-    this.key = key;
-    this.family = family;
-    this.src = src;
-    this.dst = dst;
-    this.sport = sport;
-    this.dport = dport;
-    this.realAddr = realAddr;
-    this.realPort = realPort;
-    this.sock = sock;
-    this.lastActiveMs = now;
-  }
-  matches(p: Uint8Array, srcOff: number, sport: number, dstOff: number, dport: number): boolean {
-    if (this.sport !== sport || this.dport !== dport) return false;
-    const n = this.src.length;
-    for (let i = 0; i < n; i++) if (this.src[i] !== p[srcOff + i] || this.dst[i] !== p[dstOff + i]) return false;
-    return true;
-  }
-}
-
-/** FNV-1a over a flow's addresses and ports, seeded: a number, never a string from packet data. */
-export function flowHash(seed: number, p: Uint8Array, srcOff: number, dstOff: number, n: number, sport: number, dport: number): number {
-  let h = seed ^ 0x811c9dc5;
-  for (let i = 0; i < n; i++) h = Math.imul(h ^ p[srcOff + i]!, 0x01000193);
-  for (let i = 0; i < n; i++) h = Math.imul(h ^ p[dstOff + i]!, 0x01000193);
-  h = Math.imul(h ^ sport, 0x01000193);
-  return Math.imul(h ^ dport, 0x01000193) | 0;
-}
-
 export class Space {
   readonly id: number;
   readonly tcp: TcpStack;
@@ -128,8 +84,8 @@ export class Space {
   readonly pending = new Map<number, PendingDial>();
   pendingCount = 0;
   readonly proxies = new Set<TcpProxy>();
-  readonly udp = new Map<number, UdpFlow>();
-  udpCount = 0;
+  /** The UDP flows (udp.ts). */
+  readonly udp = new UdpTable();
   closed = false;
   private readonly host: SlirpHost;
 
@@ -155,7 +111,11 @@ export class Space {
 
   /** Flows held now: dials in progress, proxied TCP connections, UDP flows. */
   get flowCount(): number {
-    return this.pendingCount + this.proxies.size + this.udpCount;
+    return this.pendingCount + this.proxies.size + this.udp.count;
+  }
+
+  get udpCount(): number {
+    return this.udp.count;
   }
 
   // ------------------------------------------------------------------ TCP
@@ -260,52 +220,6 @@ export class Space {
     return p;
   }
 
-  // ------------------------------------------------------------------ UDP
-
-  findUdp(key: number, p: Uint8Array, srcOff: number, sport: number, dstOff: number, dport: number): UdpFlow | null {
-    for (let f = this.udp.get(key) ?? null; f !== null; f = f.next) if (f.matches(p, srcOff, sport, dstOff, dport)) return f;
-    return null;
-  }
-
-  addUdp(f: UdpFlow): void {
-    f.next = this.udp.get(f.key) ?? null;
-    this.udp.set(f.key, f);
-    this.udpCount++;
-  }
-
-  removeUdp(f: UdpFlow): void {
-    if (f.closed) return;
-    f.closed = true;
-    let prev: UdpFlow | null = null;
-    let cur = this.udp.get(f.key) ?? null;
-    while (cur !== null && cur !== f) {
-      prev = cur;
-      cur = cur.next;
-    }
-    if (cur !== null) {
-      if (prev !== null) prev.next = f.next;
-      else if (f.next !== null) this.udp.set(f.key, f.next);
-      else this.udp.delete(f.key);
-      this.udpCount--;
-    }
-    f.next = null;
-    try {
-      f.sock.close();
-    } catch {
-      // already closed
-    }
-  }
-
-  /** Closes UDP flows idle for `idleMs` or more. */
-  sweepUdp(now: number, idleMs: number): void {
-    const stale: UdpFlow[] = [];
-    for (const head of this.udp.values()) for (let f: UdpFlow | null = head; f !== null; f = f.next) if (now - f.lastActiveMs >= idleMs) stale.push(f);
-    for (const f of stale) {
-      this.host.counters.udpExpired++;
-      this.removeUdp(f);
-    }
-  }
-
   /** Bytes waiting in the streams of the proxied TCP flows. */
   get buffered(): number {
     let n = 0;
@@ -333,13 +247,7 @@ export class Space {
     this.pendingCount = 0;
     for (const p of [...this.proxies]) p.abort();
     this.proxies.clear();
-    for (const head of [...this.udp.values()]) {
-      const all: UdpFlow[] = [];
-      for (let f: UdpFlow | null = head; f !== null; f = f.next) all.push(f);
-      for (const f of all) this.removeUdp(f);
-    }
-    this.udp.clear();
-    this.udpCount = 0;
+    this.udp.closeAll();
     this.tcp.close();
   }
 }

@@ -6,8 +6,8 @@
  *
  *   send(p) / dev handler ─► input: IPv4/IPv6 checks, broadcast filter
  *        ├─ TCP  ─► the namespace's vtcp TcpStack ─onSyn─► policy ─► async net.connect (space.ts)
- *        ├─ UDP  ─► flow table (src, sport, dst, dport) ─► dgram socket; replies built here
- *        │          the virtual DNS address, port 53 ─► the host's resolver (its first server)
+ *        ├─ UDP  ─► flow table (src, sport, dst, dport) ─► a real socket per flow (udp.ts)
+ *        │          the virtual DNS address, port 53 ─► the upstream resolvers, failover (dns.ts)
  *        └─ ICMP ─► Echo to the Stack's own and resolver addresses answered here; to the rest,
  *                   policy ─► the namespace's ICMP echo socket (icmp.ts); other ICMP dropped
  *
@@ -29,14 +29,18 @@
  * or `icmp: { forward: false }`) only the Stack's own addresses answer, and Echo elsewhere is
  * dropped, counted as `echoUnavailable`. A policy denial is answered with admin-prohibited.
  *
- * Not supported: IP fragments (dropped, counted), DNS over more than the first host
- * resolver, UDP from the real side before the virtual host has sent on that flow (no inbound UDP
+ * UDP flows use the addon's batched sockets when it is built (`udp: 'auto'`): recvmmsg and
+ * sendmmsg through shared areas, nothing allocated per datagram; node:dgram otherwise, or with
+ * `udp: 'dgram'`. DNS queries to the virtual resolver go to `dnsServers` in order with a timeout
+ * per attempt (`dnsTimeoutMs`), the next server on a timeout, a timed-out server demoted for
+ * `dnsDemoteMs`; replies are relayed only from the server asked, with the query's id and question.
+ *
+ * Not supported: IP fragments (dropped, counted), UDP from the real side before the virtual host has sent on that flow (no inbound UDP
  * forwarding), ICMP errors from the real side relayed to the virtual host.
  *
  * Not concurrent: one thread owns the Stack, its namespaces and their sockets.
  */
 
-import * as dgram from 'node:dgram';
 import * as dns from 'node:dns';
 import * as net from 'node:net';
 import { readFileSync } from 'node:fs';
@@ -54,9 +58,11 @@ import { Ipv6View } from '../wire/ipv6.js';
 import { WireStatus } from '../wire/status.js';
 import type { HeldSyn } from '../vtcp/stack.js';
 import { SlirpDrop, type ConnectFn, type SlirpCounters, type SlirpHost, type SlirpLimits } from './host.js';
-import { PacketBuilder, UDP_MAX_PAYLOAD4, UDP_MAX_PAYLOAD6 } from './packets.js';
+import { PacketBuilder } from './packets.js';
 import { EgressPolicy, type EgressPolicyOptions } from './policy.js';
-import { Space, UdpFlow, flowHash } from './space.js';
+import { Space } from './space.js';
+import { SlirpUdp, UdpTarget, checkUdpMode, type UdpHost, type UdpMode } from './udp.js';
+import { DnsForwarder, type DnsHost } from './dns.js';
 import { PortForward, type ForwardOptions } from './forward.js';
 import { EchoForwarder, type SlirpIcmpOptions } from './icmp.js';
 
@@ -72,9 +78,6 @@ const V4_FRAG_MASK = 0x3fff;
 const V6_SRC = 8;
 const V6_DST = 24;
 const IPV4_MIN_HEADER = 20;
-const UDP_HEADER = 8;
-const UDP_LEN = 4;
-const UDP_CSUM = 6;
 const ICMP_MIN = 8;
 /** Where hostLoopback sends Echo to the Stack's own address. */
 const LOOPBACK4 = new Uint8Array([127, 0, 0, 1]);
@@ -95,6 +98,16 @@ export interface SlirpOptions {
   dns6?: string;
   /** Upstream resolvers ('127.0.0.1', '127.0.0.1:5353', '[::1]:53'); default: the host's (dns.getServers(), else /etc/resolv.conf). */
   dnsServers?: readonly string[];
+  /** DNS forwarding: the wait for an answer per attempt (default 2000). */
+  dnsTimeoutMs?: number;
+  /** Sends per query at most, across the servers (default: the number of servers, at least 2). */
+  dnsAttempts?: number;
+  /** Queries in flight at most (default 512); more are dropped, counted (`dnsPendingFull`). */
+  dnsMaxPending?: number;
+  /** How long a server that timed out is asked after the others (default 30000; 0: never demoted). */
+  dnsDemoteMs?: number;
+  /** UDP flows' sockets: 'auto' (default: the addon's batched sockets when built), 'batched', 'dgram'. */
+  udp?: UdpMode;
   /** TCP, UDP and ICMP Echo to the Stack's own address reach the host's loopback (default false). */
   hostLoopback?: boolean;
   /** ICMP Echo forwarding (icmp.ts): limits, or `{ forward: false }` to answer own addresses only. */
@@ -119,6 +132,11 @@ export interface SlirpStats extends SlirpCounters {
   pendingDials: number;
   tcpFlows: number;
   udpFlowsOpen: number;
+  /** The UDP flows' sockets: the addon's batched ones or node:dgram. */
+  udpIo: 'batched' | 'dgram';
+  /** DNS queries in flight, and upstream servers demoted now. */
+  dnsPending: number;
+  dnsServersDemoted: number;
   /** Bytes held in the proxied flows' streams now. */
   buffered: number;
   forwards: number;
@@ -138,15 +156,6 @@ function deviceMtu(dev: L3Device, fallback: number): number {
   return typeof m === 'number' && Number.isInteger(m) && m >= 576 && m <= 65535 ? m : fallback;
 }
 
-function parseHostPort(s: string): { host: string; port: number } {
-  const m = /^\[([^\]]+)\]:(\d+)$/.exec(s);
-  if (m !== null) return { host: m[1]!, port: Number(m[2]) };
-  if (net.isIP(s) !== 0) return { host: s, port: DNS_PORT };
-  const i = s.lastIndexOf(':');
-  if (i > 0 && net.isIPv4(s.slice(0, i))) return { host: s.slice(0, i), port: intInRange('dns server port', Number(s.slice(i + 1)), 1, 65535) };
-  throw new PktError('ERR_PKT_CONFIG', `slirp: dns server: expected an IP address with an optional port, got ${JSON.stringify(s)}`);
-}
-
 function hostResolvers(): string[] {
   let servers: string[] = [];
   try {
@@ -164,7 +173,7 @@ function hostResolvers(): string[] {
 
 function noop(): void {}
 
-export class Stack implements L3Device, L3Connector, SlirpHost {
+export class Stack implements L3Device, L3Connector, SlirpHost, UdpHost, DnsHost {
   readonly limits: SlirpLimits;
   /** The MTU of the Stack's own namespace, and of attached devices without an `mtu` of their own. */
   readonly mtu: number;
@@ -178,7 +187,8 @@ export class Stack implements L3Device, L3Connector, SlirpHost {
   private readonly own6: Uint8Array | null;
   private readonly dns4: number;
   private readonly dns6: Uint8Array | null;
-  private readonly upstream: { host: string; port: number } | null;
+  private readonly dnsFwd: DnsForwarder | null;
+  private readonly udp: SlirpUdp;
   private readonly hostLoopback: boolean;
   private readonly policy: EgressPolicy;
   private readonly drops: Record<SlirpDrop, number>;
@@ -207,7 +217,8 @@ export class Stack implements L3Device, L3Connector, SlirpHost {
     this.dns4 = opts.dns === undefined ? -1 : IpAddr.parse(opts.dns).v4;
     this.dns6 = opts.dns6 === undefined ? null : IpAddr.parse(opts.dns6).bytes;
     const servers = opts.dnsServers ?? (opts.dns !== undefined || opts.dns6 !== undefined ? hostResolvers() : []);
-    this.upstream = servers.length > 0 ? parseHostPort(servers[0]!) : null;
+    const dnsOpts = { timeoutMs: opts.dnsTimeoutMs, attempts: opts.dnsAttempts, maxPending: opts.dnsMaxPending, demoteMs: opts.dnsDemoteMs };
+    this.dnsFwd = servers.length > 0 ? new DnsForwarder(this, this.build, servers, dnsOpts) : null;
     this.hostLoopback = opts.hostLoopback ?? false;
     this.policy = new EgressPolicy(opts.policy);
     const l = { ...DEFAULT_LIMITS, ...opts.limits };
@@ -224,10 +235,12 @@ export class Stack implements L3Device, L3Connector, SlirpHost {
     this.counters = {
       dials: 0, dialsOk: 0, dialsRefused: 0, dialsFailed: 0, dialsTimedOut: 0, synRetransmits: 0, bytesToReal: 0, bytesFromReal: 0,
       resetsFromVirtual: 0, resetsFromReal: 0, udpFlows: 0, udpExpired: 0, datagramsOut: 0, datagramsIn: 0, echoReplies: 0, echoForwarded: 0, echoExpired: 0, unreachablesSent: 0,
+      dnsQueries: 0, dnsAnswers: 0, dnsRetries: 0, dnsServerTimeouts: 0, dnsFailed: 0,
     };
     this.drops = {} as Record<SlirpDrop, number>;
     for (const k of Object.values(SlirpDrop)) this.drops[k] = 0;
     this.echo = new EchoForwarder(this, opts.icmp);
+    this.udp = new SlirpUdp(this, this.build, checkUdpMode(opts.udp), this.seed);
     this.spaces = new Namespaces<Space>({ max: opts.maxNamespaces ?? 4096, name: 'slirp' });
     this.self = this.newSpace(0, (p) => this.handler(p), this.mtu);
   }
@@ -318,7 +331,7 @@ export class Stack implements L3Device, L3Connector, SlirpHost {
     if (proto === IpProto.TCP) {
       s.inner.handler(total === len ? p : p.subarray(0, total));
     } else if (proto === IpProto.UDP) {
-      this.udp4(s, p, hl, total, dst);
+      this.udp.input4(s, p, hl, total);
     } else if (proto === IpProto.ICMP) {
       if (total - hl < ICMP_MIN || p[hl] !== Icmpv4Type.Echo) return void this.drops.icmp++;
       if (checksum(p, hl, total - hl) !== 0) return void this.drops.badChecksum++;
@@ -344,7 +357,7 @@ export class Stack implements L3Device, L3Connector, SlirpHost {
     if (proto === IpProto.TCP) {
       s.inner.handler(end === len ? p : p.subarray(0, end));
     } else if (proto === IpProto.UDP) {
-      this.udp6(s, p, off, end);
+      this.udp.input6(s, p, off, end);
     } else if (proto === IpProto.ICMPv6) {
       if (end - off < ICMP_MIN || p[off] !== Icmpv6Type.EchoRequest) return void this.drops.icmp++;
       if (transportChecksumV6(IpProto.ICMPv6, p, V6_SRC, V6_DST, p, off, end - off) !== 0) return void this.drops.badChecksum++;
@@ -392,114 +405,57 @@ export class Stack implements L3Device, L3Connector, SlirpHost {
     if (!this.echo.request6(s, p, off, end, p, V6_DST)) this.drops.echoUnavailable++;
   }
 
-  // ------------------------------------------------------------------ UDP
+  // ------------------------------------------------------------------ UDP (udp.ts, dns.ts)
 
-  private udp4(s: Space, p: Uint8Array, hl: number, total: number, dst: number): void {
-    const segLen = total - hl;
-    if (segLen < UDP_HEADER) return void this.drops.badUdp++;
-    const ulen = be16(p, hl + UDP_LEN);
-    if (ulen < UDP_HEADER || ulen > segLen) return void this.drops.badUdp++;
-    if (be16(p, hl + UDP_CSUM) !== 0 && transportChecksumV4(IpProto.UDP, be32(p, V4_SRC), dst, p, hl, ulen) !== 0) return void this.drops.badChecksum++;
-    const sport = be16(p, hl);
-    const dport = be16(p, hl + 2);
-    const key = flowHash(this.seed, p, V4_SRC, V4_DST, 4, sport, dport);
-    let f = s.findUdp(key, p, V4_SRC, sport, V4_DST, dport);
-    if (f === null) {
-      const target = this.udpTarget(s, p, total, 4, dst === this.own4, dst === this.dns4, dport, () => this.policy.allowsV4(dst), () => formatIPv4(dst));
-      if (target === null) return;
-      f = this.newUdp(s, key, 4, p.slice(V4_SRC, V4_SRC + 4), sport, p.slice(V4_DST, V4_DST + 4), dport, target.host, target.port);
-      if (f === null) return;
+  /** Where the first datagram of a new UDP 4-tuple goes (see UdpHost). Per flow, not per datagram. */
+  udpTarget(s: Space, p: Uint8Array, family: 4 | 6, ipEnd: number, udpOff: number, ulen: number, t: UdpTarget): boolean {
+    const dport = be16(p, udpOff + 2);
+    let own: boolean;
+    let isDns: boolean;
+    if (family === 4) {
+      const dst = be32(p, V4_DST);
+      own = dst === this.own4;
+      isDns = dst === this.dns4;
+    } else {
+      own = this.own6 !== null && sameAddr6(p, V6_DST, this.own6);
+      isDns = this.dns6 !== null && sameAddr6(p, V6_DST, this.dns6);
     }
-    this.udpSend(f, p, hl + UDP_HEADER, ulen - UDP_HEADER);
-  }
-
-  private udp6(s: Space, p: Uint8Array, off: number, end: number): void {
-    const segLen = end - off;
-    if (segLen < UDP_HEADER) return void this.drops.badUdp++;
-    const ulen = be16(p, off + UDP_LEN);
-    if (ulen < UDP_HEADER || ulen > segLen) return void this.drops.badUdp++;
-    // RFC 8200 §8.1: a zero UDP checksum is invalid over IPv6.
-    if (transportChecksumV6(IpProto.UDP, p, V6_SRC, V6_DST, p, off, ulen) !== 0) return void this.drops.badChecksum++;
-    const sport = be16(p, off);
-    const dport = be16(p, off + 2);
-    const key = flowHash(this.seed, p, V6_SRC, V6_DST, 16, sport, dport);
-    let f = s.findUdp(key, p, V6_SRC, sport, V6_DST, dport);
-    if (f === null) {
-      const own = this.own6 !== null && sameAddr6(p, V6_DST, this.own6);
-      const isDns = this.dns6 !== null && sameAddr6(p, V6_DST, this.dns6);
-      const target = this.udpTarget(s, p, end, 6, own, isDns, dport, () => this.policy.allowsV6(p, V6_DST), () => formatIPv6(p, V6_DST));
-      if (target === null) return;
-      f = this.newUdp(s, key, 6, p.slice(V6_SRC, V6_SRC + 16), sport, p.slice(V6_DST, V6_DST + 16), dport, target.host, target.port);
-      if (f === null) return;
-    }
-    this.udpSend(f, p, off + UDP_HEADER, ulen - UDP_HEADER);
-  }
-
-  /** Where a new UDP flow goes, or null (dropped or answered with ICMP, counted). First datagram of a flow only. */
-  private udpTarget(s: Space, p: Uint8Array, total: number, family: 4 | 6, own: boolean, isDns: boolean, dport: number, allowed: () => boolean, text: () => string): { host: string; port: number } | null {
     if (isDns) {
-      if (dport === DNS_PORT && this.upstream !== null) return this.upstream;
-      this.drops.ownAddr++;
-      this.icmpError(s, p, total, family, Unreach.Port);
-      return null;
+      if (dport === DNS_PORT && this.dnsFwd !== null) this.dnsFwd.query(s, p, family, udpOff, ulen);
+      else {
+        this.drops.ownAddr++;
+        this.icmpError(s, p, ipEnd, family, Unreach.Port);
+      }
+      return false;
     }
-    if (own) {
-      if (this.hostLoopback) return { host: family === 4 ? '127.0.0.1' : '::1', port: dport };
+    if (own && !this.hostLoopback) {
       this.drops.ownAddr++;
-      this.icmpError(s, p, total, family, Unreach.Port);
-      return null;
+      this.icmpError(s, p, ipEnd, family, Unreach.Port);
+      return false;
     }
-    if (!allowed()) {
+    if (!own && !(family === 4 ? this.policy.allowsV4(be32(p, V4_DST)) : this.policy.allowsV6(p, V6_DST))) {
       this.drops.policy++;
-      this.icmpError(s, p, total, family, Unreach.Admin);
-      return null;
+      this.icmpError(s, p, ipEnd, family, Unreach.Admin);
+      return false;
     }
     if (s.flowCount >= this.limits.maxFlows) {
       this.drops.flowLimit++;
-      return null;
+      return false;
     }
-    return { host: text(), port: dport };
-  }
-
-  private newUdp(s: Space, key: number, family: 4 | 6, src: Uint8Array, sport: number, dst: Uint8Array, dport: number, host: string, port: number): UdpFlow | null {
-    const sock = dgram.createSocket(net.isIPv6(host) ? 'udp6' : 'udp4');
-    const f = new UdpFlow(key, family, src, sport, dst, dport, host, port, sock, this.clock.now());
-    sock.on('message', (msg: Buffer, rinfo: dgram.RemoteInfo) => this.udpReply(s, f, msg, rinfo));
-    sock.on('error', () => {
-      this.drops.sendFailed++;
-      s.removeUdp(f);
-    });
-    s.addUdp(f);
-    this.counters.udpFlows++;
-    this.armSweep();
-    return f;
-  }
-
-  private udpSend(f: UdpFlow, p: Uint8Array, off: number, len: number): void {
-    f.lastActiveMs = this.clock.now();
-    // dgram sends asynchronously and the packet is borrowed: one copy.
-    const data = Buffer.allocUnsafe(len);
-    data.set(p.subarray(off, off + len));
-    this.counters.datagramsOut++;
-    f.sock.send(data, f.realPort, f.realAddr, (err) => {
-      if (err) this.drops.sendFailed++;
-    });
-  }
-
-  /** A datagram from the real side: back to the virtual host as from the flow's destination. */
-  private udpReply(s: Space, f: UdpFlow, msg: Buffer, rinfo: dgram.RemoteInfo): void {
-    if (f.closed || s.closed) return;
-    // Endpoint-dependent filtering: only the flow's own peer may answer on it.
-    if (rinfo.port !== f.realPort || rinfo.address !== f.realAddr) return;
-    f.lastActiveMs = this.clock.now();
-    this.counters.datagramsIn++;
-    if (f.family === 4) {
-      if (msg.length > UDP_MAX_PAYLOAD4) return void this.drops.badUdp++;
-      s.out(this.build.udp4(be32(f.dst, 0), f.dport, be32(f.src, 0), f.sport, msg, 0, msg.length));
+    t.family = family;
+    t.port = dport;
+    if (own) {
+      // hostLoopback: the Stack's own address is the host's loopback.
+      t.v4 = 0x7f00_0001;
+      t.v6.fill(0);
+      t.v6[15] = 1;
+    } else if (family === 4) {
+      t.v4 = be32(p, V4_DST) | 0;
     } else {
-      if (msg.length > UDP_MAX_PAYLOAD6) return void this.drops.badUdp++;
-      s.out(this.build.udp6(f.dst, 0, f.dport, f.src, 0, f.sport, msg, 0, msg.length));
+      for (let i = 0; i < 16; i++) t.v6[i] = p[V6_DST + i]!;
     }
+    this.armSweep();
+    return true;
   }
 
   private armSweep(): void {
@@ -507,11 +463,11 @@ export class Stack implements L3Device, L3Connector, SlirpHost {
     this.sweepTimer = this.clock.setTimer(() => {
       this.sweepTimer = null;
       const now = this.clock.now();
+      const idle = this.limits.udpIdleMs;
+      this.counters.udpExpired += this.self.udp.sweep(now, idle);
       let left = this.self.udpCount;
-      this.self.sweepUdp(now, this.limits.udpIdleMs);
-      left = this.self.udpCount;
       for (const ns of this.spaces) {
-        ns.state.sweepUdp(now, this.limits.udpIdleMs);
+        this.counters.udpExpired += ns.state.udp.sweep(now, idle);
         left += ns.state.udpCount;
       }
       if (left > 0) this.armSweep();
@@ -530,7 +486,7 @@ export class Stack implements L3Device, L3Connector, SlirpHost {
         return null;
       }
       if (dst === this.dns4) {
-        if (port === DNS_PORT && this.upstream !== null) return this.upstream;
+        if (port === DNS_PORT && this.dnsFwd !== null) return this.dnsFwd.tcpServer()!;
         this.drops.ownAddr++;
         return false;
       }
@@ -548,7 +504,7 @@ export class Stack implements L3Device, L3Connector, SlirpHost {
     }
     const b = syn.local;
     if (this.dns6 !== null && sameAddr6(b, 0, this.dns6)) {
-      if (port === DNS_PORT && this.upstream !== null) return this.upstream;
+      if (port === DNS_PORT && this.dnsFwd !== null) return this.dnsFwd.tcpServer()!;
       this.drops.ownAddr++;
       return false;
     }
@@ -632,7 +588,7 @@ export class Stack implements L3Device, L3Connector, SlirpHost {
       udpFlowsOpen += s.udpCount;
       buffered += s.buffered;
     }
-    return { ...this.counters, namespaces: this.spaces.size, pendingDials, tcpFlows, udpFlowsOpen, buffered, forwards: this.forwards.size, echoSockets: this.echo.sockets, echoInFlight: this.echo.inFlight, drops: { ...this.drops } };
+    return { ...this.counters, namespaces: this.spaces.size, pendingDials, tcpFlows, udpFlowsOpen, buffered, forwards: this.forwards.size, udpIo: this.udp.io.kind, dnsPending: this.dnsFwd?.pending ?? 0, dnsServersDemoted: this.dnsFwd?.demoted ?? 0, echoSockets: this.echo.sockets, echoInFlight: this.echo.inFlight, drops: { ...this.drops } };
   }
 
   /** Flows held by the namespace of `dev` (connectL3'd), or the Stack's own when omitted. */
@@ -646,8 +602,8 @@ export class Stack implements L3Device, L3Connector, SlirpHost {
   }
 
   /**
-   * Releases everything: every namespace's dials, TCP flows (reset both ways), UDP sockets,
-   * the port forwards' listeners, and the timers. Resolves once the listeners are closed.
+   * Releases everything: every namespace's dials, TCP flows (reset both ways), UDP sockets and
+   * their receive loop, DNS queries in flight, the port forwards' listeners, and the timers. Resolves once the listeners are closed.
    */
   async close(): Promise<void> {
     if (this.closed) return;
@@ -658,7 +614,9 @@ export class Stack implements L3Device, L3Connector, SlirpHost {
     this.spaces.closeAll();
     this.byDevice.clear();
     this.self.close();
+    this.dnsFwd?.close();
     this.handler = noop;
+    await this.udp.shutdown();
     await Promise.all([...fw, this.echo.close()]);
   }
 }
