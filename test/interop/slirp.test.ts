@@ -12,6 +12,9 @@
  *   - closing the Stack and the TUN leaves no descriptor behind;
  *   - `iperf3 -c` in the namespace runs 2 s of bulk TCP against a real `iperf3 -s -1` on the
  *     host's 127.0.0.1, through the TUN and slirp (the JSON report has no error, bytes arrived).
+ *   - the kernel's `ping` in the namespace reaches 127.0.0.1 (the gateway with hostLoopback) and
+ *     another address through slirp's ICMP echo sockets, which open in a second namespace whose
+ *     net.ipv4.ping_group_range admits root (the host's kernel default "1 0" refuses everyone).
  *
  * Needs root, iproute2, curl, ping and iperf3; a missing program fails the test naming its package.
  */
@@ -25,6 +28,8 @@ import * as net from 'node:net';
 import { promisify } from 'node:util';
 import { Tun } from '../../src/tuntap/index.js';
 import { Stack } from '../../src/slirp/stack.js';
+import { IcmpEchoSocket } from '../../src/native/icmp.js';
+import { icmpSkipReason, pingNetns } from '../helpers/ping-netns.js';
 
 const execFileAsync = promisify(execFile);
 let seq = 0;
@@ -205,4 +210,54 @@ test('the kernel\'s iperf3 in a namespace reaches a loopback iperf3 server throu
     await slirp.close();
     await tun.close();
   }
+});
+
+test('the kernel\'s ping in a namespace reaches 127.0.0.1 and another address through slirp\'s ICMP echo sockets', async (t) => {
+  need('ping', 'iputils-ping');
+  const why = icmpSkipReason();
+  if (why !== null) return t.fail(`cannot run: ${why}`);
+  const ns = netns(t);
+  // Where slirp's echo sockets live: its loopback stands for the host's, plus 203.0.113.7 on lo.
+  const egress = pingNetns(t);
+  execFileSync('ip', ['-n', egress.slice('/run/netns/'.length), 'addr', 'add', '203.0.113.7/32', 'dev', 'lo']);
+  const fds = fdCount();
+  const name = `pkp${(process.pid % 10000).toString(36)}${(++seq).toString(36)}`.slice(0, 15);
+  const tun = await Tun.open({ name, netns: ns, addrs: ['10.0.4.1/24', 'fd00:4::1/64'], mtu: 1500 });
+  const slirp = new Stack({
+    addr: '10.0.4.2/24',
+    addr6: 'fd00:4::2/64',
+    hostLoopback: true,
+    icmp: { open: (family, o) => IcmpEchoSocket.open(family, { ...o, netns: egress }) },
+  });
+  const cleanup = slirp.connectL3(tun) as () => void;
+  execFileSync('ip', ['-n', ns, 'route', 'add', 'default', 'via', '10.0.4.2', 'dev', name]);
+  execFileSync('ip', ['-n', ns, '-6', 'route', 'add', 'default', 'via', 'fd00:4::2', 'dev', name]);
+  try {
+    for (let i = 0; i < 50; i++) {
+      const a = await inNs(ns, ['ip', '-6', 'addr', 'show', 'dev', name]);
+      if (!a.out.includes('tentative')) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    for (const [args, what] of [
+      [['-c', '3', '-i', '0.2', '-W', '2', '-s', '200', '10.0.4.2'], 'the gateway, hostLoopback: 127.0.0.1'],
+      [['-c', '3', '-i', '0.2', '-W', '2', '203.0.113.7'], 'another address'],
+      [['-6', '-c', '3', '-i', '0.2', '-W', '2', 'fd00:4::2'], 'the gateway over IPv6, hostLoopback: ::1'],
+    ] as const) {
+      const r = await inNs(ns, ['ping', ...args]);
+      t.is(r.code, 0, `ping ${what}: ${r.out}${r.err}`);
+      t.regex(r.out, /3 received/, what);
+      t.log(`ping ${what}: ${/rtt [^\n]*/.exec(r.out)?.[0] ?? r.out}`);
+    }
+    const st = slirp.stats();
+    t.is(st.echoForwarded, 9, 'every echo went through an ICMP socket');
+    t.is(st.echoReplies, 9);
+    t.is(st.echoSockets, 2);
+  } finally {
+    cleanup();
+    await slirp.close();
+    await tun.close();
+  }
+  const end = performance.now() + 2000;
+  while (fdCount() > fds && performance.now() < end) await new Promise((r) => setTimeout(r, 10));
+  t.true(fdCount() <= fds, `every descriptor closed (${fdCount()} open, ${fds} before)`);
 });
