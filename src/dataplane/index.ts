@@ -48,7 +48,9 @@ export type {
 } from './types.js';
 /**
  * The plugin module that defines the `wg` engine kind (a WireGuard device whose batched UDP socket
- * lives in its port worker): `new Dataplane({ modules: [WG_ENGINE_MODULE] })`. A URL, so that
+ * lives in its port worker, or with `nat` a concentrator with a slirp namespace per peer):
+ * `new Dataplane({ modules: [WG_ENGINE_MODULE] })`. A URL, so that
  * loading the dataplane does not load WireGuard.
  */
 export const WG_ENGINE_MODULE = new URL('./wg-engine.js', import.meta.url).href;
+export type { WgAcceptUnknown, WgEngineOptions, WgNatOptions } from './wg-engine.js';

@@ -119,6 +119,11 @@ test('examples/wg-uapi: a set adds a peer, a bad one is refused, a get reads the
   t.deepEqual(out, ['errno=0', 'errno=-22 (refused: nothing changed)', 'get: listen_port is ours, 1 peer, endpoint 192.0.2.7:51820, allowed 10.9.0.2/32']);
 });
 
+test('examples/wg-concentrator: two WireGuard clients with the same inner address fetch a loopback page through a concentrator on a worker', async (t) => {
+  const out = (await runNode(built('examples/wg-concentrator.js'))).trim().split('\n');
+  t.deepEqual(out, ['client 1 (10.0.0.2): 200 hello 127.0.0.1', 'client 2 (10.0.0.2): 200 hello 127.0.0.1', 'concentrator: 2 namespaces, one per peer']);
+});
+
 test('examples/vtcp-echo: two userspace TCP stacks, 1 MiB echoed byte-exact', async (t) => {
   const out = (await runNode(built('examples/vtcp-echo.js'))).trim().split('\n');
   t.regex(out[0]!, /^connected 10\.1\.0\.1:\d+ -> 10\.1\.0\.2:7$/);
