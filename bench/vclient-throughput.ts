@@ -164,50 +164,23 @@ const median = (xs: number[]): number => {
 
 const worker = new Worker(SERVERS, { eval: true });
 const ports = await new Promise<{ sink: number; one: number }>((r) => worker.once('message', r));
+/** A path through a fresh Client and slirp Stack per measurement, at the Client's `mtu`. */
+function slirpPath(name: string, mtu: number) {
+  const withStack = async (run: (d: Dialer) => Promise<number>): Promise<number> => {
+    const d = viaSlirp(mtu);
+    try {
+      return await run(d);
+    } finally {
+      d.close();
+    }
+  };
+  return { name, bulk: () => withStack((d) => bulkTo(d, ports.sink)), setup: () => withStack((d) => setupRate(d, ports.one)), gbits: [] as number[], rate: [] as number[] };
+}
+
 const paths = [
   { name: 'vclient <-> vclient (both in this thread)', bulk: bulkPair, setup: setupPair, gbits: [] as number[], rate: [] as number[] },
-  {
-    name: 'vclient -> slirp -> 127.0.0.1 (vclient and slirp in this thread)',
-    bulk: async () => {
-      const d = viaSlirp();
-      try {
-        return await bulkTo(d, ports.sink);
-      } finally {
-        d.close();
-      }
-    },
-    setup: async () => {
-      const d = viaSlirp();
-      try {
-        return await setupRate(d, ports.one);
-      } finally {
-        d.close();
-      }
-    },
-    gbits: [] as number[],
-    rate: [] as number[],
-  },
-  {
-    name: 'vclient -> slirp -> 127.0.0.1, virtual MTU 65520',
-    bulk: async () => {
-      const d = viaSlirp(65520);
-      try {
-        return await bulkTo(d, ports.sink);
-      } finally {
-        d.close();
-      }
-    },
-    setup: async () => {
-      const d = viaSlirp(65520);
-      try {
-        return await setupRate(d, ports.one);
-      } finally {
-        d.close();
-      }
-    },
-    gbits: [] as number[],
-    rate: [] as number[],
-  },
+  slirpPath('vclient -> slirp -> 127.0.0.1 (vclient and slirp in this thread)', 1500),
+  slirpPath('vclient -> slirp -> 127.0.0.1, virtual MTU 65520', 65520),
   { name: 'node:net -> 127.0.0.1 (baseline: the kernel alone)', bulk: () => bulkTo(direct(), ports.sink), setup: () => setupRate(direct(), ports.one), gbits: [] as number[], rate: [] as number[] },
 ];
 for (let round = 0; round < rounds; round++) {

@@ -1,8 +1,8 @@
 /**
  * The kernel's side of bulk TCP tests: small Node programs run inside a network namespace
  * (`ip netns exec NS node -e ...`) that hash what they send and receive, and the vtcp ends that
- * meet them (a hashing sink, a writer that honours back-pressure). Used by test/interop/wg.test.ts;
- * the same programs as test/interop/vtcp.test.ts's.
+ * meet them (a hashing sink, a writer that honours back-pressure). Used by test/interop/vtcp.test.ts
+ * and test/interop/wg.test.ts.
  */
 import type { ExecutionContext } from 'ava';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -18,17 +18,23 @@ export interface KernelResult {
   got?: number;
   rsha?: string;
   ms?: number;
+  peer?: string;
+  options?: number;
+  sndWscale?: number;
+  rcvWscale?: number;
   error?: string;
 }
 
-/** Kernel side: a server on host:port that hashes what it gets and drops it ('sink'), once. Prints READY, then its result. */
-export const KERNEL_SINK = `
+/** Kernel side: a server on host:port that hashes what it gets, echoes it (mode 'echo') or drops it ('sink'), once. */
+export const KERNEL_SERVER = `
 const net = require('net'), crypto = require('crypto');
-const [host, port] = process.argv.slice(1);
+const [host, port, mode] = process.argv.slice(1);
 const srv = net.createServer((s) => {
+  // The peer's address now: once the socket has closed (it may before end's callback) it is gone.
+  const peer = s.remoteAddress;
   const h = crypto.createHash('sha256'); let n = 0; const t0 = process.hrtime.bigint();
-  s.on('data', (d) => { h.update(d); n += d.length; });
-  s.on('end', () => { const ms = Number(process.hrtime.bigint() - t0) / 1e6; s.end(() => { console.log(JSON.stringify({ n, sha: h.digest('hex'), ms })); srv.close(); }); });
+  s.on('data', (d) => { h.update(d); n += d.length; if (mode === 'echo' && !s.write(d)) { s.pause(); s.once('drain', () => s.resume()); } });
+  s.on('end', () => { const ms = Number(process.hrtime.bigint() - t0) / 1e6; s.end(() => { console.log(JSON.stringify({ n, sha: h.digest('hex'), ms, peer })); srv.close(); }); });
   s.on('error', (e) => { console.log(JSON.stringify({ error: String(e) })); process.exit(2); });
 });
 srv.listen(Number(port), host, () => console.log('READY'));
@@ -50,9 +56,12 @@ s.on('close', () => { const ms = Number(process.hrtime.bigint() - t0) / 1e6; con
 s.on('error', (e) => { console.log(JSON.stringify({ error: String(e) })); process.exit(2); });
 `;
 
-/** Runs `script` with `args` in namespace `ns`; `ready` resolves at its first line, `result` with its last (JSON). Killed at teardown. */
-export function kernelNode(t: ExecutionContext, ns: string, script: string, args: string[]): { child: ChildProcess; ready: Promise<string>; result: Promise<KernelResult> } {
-  const child = spawn('ip', ['netns', 'exec', ns, process.execPath, '-e', script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+/**
+ * Runs `script` with `args` in namespace `ns` under `program` (node -e by default; python3 -c
+ * works too); `ready` resolves at its first line, `result` with its last (JSON). Killed at teardown.
+ */
+export function kernelNode(t: ExecutionContext, ns: string, script: string, args: string[], program = process.execPath): { child: ChildProcess; ready: Promise<string>; result: Promise<KernelResult> } {
+  const child = spawn('ip', ['netns', 'exec', ns, program, program === process.execPath ? '-e' : '-c', script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   t.teardown(() => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   });

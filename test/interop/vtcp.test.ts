@@ -22,8 +22,7 @@
  * started, and checks that closing left no descriptor behind.
  */
 import test, { type ExecutionContext } from 'ava';
-import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { promisify } from 'node:util';
 import type { L3Device, PacketHandler } from '../../src/core/device.js';
@@ -33,6 +32,7 @@ import { TCP_FLAG_SYN, decodeTcp, type TcpFields } from '../../src/wire/tcp.js';
 import type { Conn } from '../../src/vtcp/conn.js';
 import { TcpStack } from '../../src/vtcp/stack.js';
 import { iperf3Server } from '../helpers/iperf3-server.js';
+import { KERNEL_CLIENT, KERNEL_SERVER, kernelNode, pattern, sha256, sinkServer, writeAll, type KernelResult } from '../helpers/kernel-tcp.js';
 
 const execFileAsync = promisify(execFile);
 let seq = 0;
@@ -193,142 +193,6 @@ async function setup(t: ExecutionContext, mtu = 1500): Promise<Env> {
 
 async function finish(t: ExecutionContext): Promise<void> {
   await (t.context as { finish: () => Promise<void> }).finish();
-}
-
-/** A Node program run inside the namespace; `ready` resolves at its first line, `result` with its last JSON line. */
-interface KernelResult {
-  n?: number;
-  sha?: string;
-  sent?: number;
-  got?: number;
-  rsha?: string;
-  ms?: number;
-  peer?: string;
-  options?: number;
-  sndWscale?: number;
-  rcvWscale?: number;
-  error?: string;
-}
-
-function kernelNode(t: ExecutionContext, ns: string, script: string, args: string[], program = process.execPath): { child: ChildProcess; ready: Promise<string>; result: Promise<KernelResult> } {
-  const child = spawn('ip', ['netns', 'exec', ns, program, program === process.execPath ? '-e' : '-c', script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  t.teardown(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  });
-  let out = '';
-  let err = '';
-  let gotReady: (s: string) => void = () => {};
-  const ready = new Promise<string>((r) => (gotReady = r));
-  child.stdout!.setEncoding('utf8').on('data', (d: string) => {
-    out += d;
-    const nl = out.indexOf('\n');
-    if (nl >= 0) gotReady(out.slice(0, nl));
-  });
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
-  const result = new Promise<KernelResult>((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code) => {
-      const lines = out.trim().split('\n');
-      const last = lines[lines.length - 1] ?? '';
-      if (code !== 0 || !last.startsWith('{')) {
-        reject(new Error(`kernel-side node exited ${code}: ${out}${err}`));
-        return;
-      }
-      resolve(JSON.parse(last) as KernelResult);
-    });
-  });
-  // A test that fails early kills the program at teardown: not an unhandled rejection.
-  result.catch(() => {});
-  return { child, ready, result };
-}
-
-/** Kernel side: a server on host:port that hashes what it gets, echoes it (mode 'echo') or drops it ('sink'), once. */
-const KERNEL_SERVER = `
-const net = require('net'), crypto = require('crypto');
-const [host, port, mode] = process.argv.slice(1);
-const srv = net.createServer((s) => {
-  // The peer's address now: once the socket has closed (it may before end's callback) it is gone.
-  const peer = s.remoteAddress;
-  const h = crypto.createHash('sha256'); let n = 0; const t0 = process.hrtime.bigint();
-  s.on('data', (d) => { h.update(d); n += d.length; if (mode === 'echo' && !s.write(d)) { s.pause(); s.once('drain', () => s.resume()); } });
-  s.on('end', () => { const ms = Number(process.hrtime.bigint() - t0) / 1e6; s.end(() => { console.log(JSON.stringify({ n, sha: h.digest('hex'), ms, peer })); srv.close(); }); });
-  s.on('error', (e) => { console.log(JSON.stringify({ error: String(e) })); process.exit(2); });
-});
-srv.listen(Number(port), host, () => console.log('READY'));
-`;
-
-/** Kernel side: a client that connects to host:port, sends `total` random bytes, reads the reply to the end. */
-const KERNEL_CLIENT = `
-const net = require('net'), crypto = require('crypto');
-const [host, port, totalText] = process.argv.slice(1); const total = Number(totalText);
-const h = crypto.createHash('sha256'); const rh = crypto.createHash('sha256'); let sent = 0, got = 0;
-const t0 = process.hrtime.bigint();
-const s = net.connect(Number(port), host, () => {
-  console.log('CONNECTED');
-  const pump = () => { while (sent < total) { const b = crypto.randomBytes(Math.min(65536, total - sent)); h.update(b); sent += b.length; if (!s.write(b)) { s.once('drain', pump); return; } } s.end(); };
-  pump();
-});
-s.on('data', (d) => { rh.update(d); got += d.length; });
-s.on('close', () => { const ms = Number(process.hrtime.bigint() - t0) / 1e6; console.log(JSON.stringify({ sent, sha: h.digest('hex'), got, rsha: rh.digest('hex'), ms })); });
-s.on('error', (e) => { console.log(JSON.stringify({ error: String(e) })); process.exit(2); });
-`;
-
-function sha256(b: Uint8Array): string {
-  return createHash('sha256').update(b).digest('hex');
-}
-
-/** Deterministic bytes. */
-function pattern(n: number, seed: number): Buffer {
-  const b = Buffer.allocUnsafe(n);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < n; i += 4) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    b.writeUInt32LE(x >>> 0, i);
-  }
-  return b;
-}
-
-async function writeAll(c: Conn, data: Buffer, chunk = 256 * 1024): Promise<void> {
-  for (let off = 0; off < data.length; off += chunk) {
-    if (!c.write(data.subarray(off, Math.min(data.length, off + chunk)))) {
-      await new Promise<void>((resolve, reject) => {
-        const done = (err?: Error): void => {
-          c.off('drain', done);
-          c.off('error', done);
-          if (err === undefined) resolve();
-          else reject(err);
-        };
-        c.on('drain', done);
-        c.on('error', done);
-      });
-    }
-  }
-  c.end();
-}
-
-/** A vtcp sink: hashes everything a connection sends, answers with nothing; resolves at its end. */
-function sinkServer(stack: TcpStack, port: number): Promise<{ n: number; sha: string; ms: number }> {
-  const server = stack.listen(port);
-  return new Promise((resolve, reject) => {
-    server.once('connection', (c: Conn) => {
-      const h = createHash('sha256');
-      let n = 0;
-      let t0 = 0;
-      c.on('data', (d: Buffer) => {
-        if (n === 0) t0 = performance.now();
-        h.update(d);
-        n += d.length;
-      });
-      c.on('end', () => {
-        const ms = performance.now() - t0;
-        c.end();
-        resolve({ n, sha: h.digest('hex'), ms });
-      });
-      c.on('error', reject);
-    });
-  });
 }
 
 /** A minimal HTTP/1.1 responder on a vtcp listener: GET /bytes/N answers N pattern bytes. */

@@ -29,7 +29,7 @@ import { WgDevice } from '../../src/wg/device.js';
 import { parseIPv4 } from '../../src/wire/addr.js';
 import { TcpStack } from '../../src/vtcp/stack.js';
 import { EchoResponder, echoReplySeq, echoRequest } from '../helpers/icmp-echo.js';
-import { KERNEL_CLIENT, KERNEL_SINK, kernelNode, pattern, sha256, sinkServer, writeAll } from '../helpers/kernel-tcp.js';
+import { KERNEL_CLIENT, KERNEL_SERVER, kernelNode, pattern, sha256, sinkServer, writeAll } from '../helpers/kernel-tcp.js';
 
 const run = promisify(execFile);
 let seq = 0;
@@ -257,7 +257,7 @@ test('bulk TCP through the tunnel: 32 MiB kernel -> vtcp and vtcp -> kernel, SHA
   t.is(sink.sha, sent.sha ?? '', 'kernel -> vtcp byte-exact');
   const inMbit = (N * 8) / (sink.ms / 1000) / 1e6;
   // vtcp -> kernel: we dial a sink in the namespace and send N pattern bytes.
-  const srv = kernelNode(t, peer.ns, KERNEL_SINK, [peer.theirs, '5002']);
+  const srv = kernelNode(t, peer.ns, KERNEL_SERVER, [peer.theirs, '5002', 'sink']);
   t.is(await srv.ready, 'READY');
   const data = pattern(N, 99);
   const t0 = performance.now();
