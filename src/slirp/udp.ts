@@ -67,6 +67,8 @@ const RX_STRIDE = RX_HEADROOM + RX_CAP;
 const RX_ENTRIES = 16;
 /** recvmmsg calls per flow per wake at most (fairness between flows; the poll is level-triggered). */
 const DRAIN_ROUNDS = 4;
+/** The longest a wait lasts before it is started again (see run()). */
+const POLL_TIMEOUT_MS = 1000;
 /** The send area: entries and bytes queued per Stack before a flush. */
 const TX_ENTRIES = 64;
 const TX_BYTES = 256 * 1024;
@@ -251,7 +253,8 @@ export class SlirpUdp {
     if (segLen < UDP_HEADER) return host.drop('badUdp');
     const ulen = be16(p, hl + UDP_LEN);
     if (ulen < UDP_HEADER || ulen > segLen) return host.drop('badUdp');
-    if (be16(p, hl + UDP_CSUM) !== 0 && transportChecksumV4(IpProto.UDP, be32(p, V4_SRC), be32(p, V4_DST), p, hl, ulen) !== 0) return host.drop('badChecksum');
+    // Addresses as int32s: a u32 above 2^31 passed to a call V8 did not inline is boxed.
+    if (be16(p, hl + UDP_CSUM) !== 0 && transportChecksumV4(IpProto.UDP, be32(p, V4_SRC) | 0, be32(p, V4_DST) | 0, p, hl, ulen) !== 0) return host.drop('badChecksum');
     const sport = be16(p, hl);
     const dport = be16(p, hl + 2);
     const key = flowHash(this.seed, p, V4_SRC, V4_DST, 4, sport, dport);
@@ -549,15 +552,13 @@ class BatchedUdpIo implements UdpIo {
     const b = this.b;
     const rx = this.rx;
     while (!this.stopped && this.flows.size > 0) {
-      if (this.dirty) {
-        this.dirty = false;
-        this.pollFlows = [...this.flows];
-        this.pollFds = this.pollFlows.map((f) => f.nat!.fd);
-      }
+      if (this.dirty) this.rebuild();
       const flows = this.pollFlows;
       let revents: number[];
       try {
-        revents = (await b.waitFdsAsync(this.pollFds, this.kick, -1)) as number[];
+        // A bounded wait, so that the pool thread comes back now and then: process.exit() joins
+        // libuv's pool threads, and one parked in poll(-1) would hold the exit forever.
+        revents = (await b.waitFdsAsync(this.pollFds, this.kick, POLL_TIMEOUT_MS)) as number[];
       } catch {
         // poll(2) itself failed (EINTR is retried natively): rebuild the set and try again.
         this.dirty = true;
@@ -614,14 +615,24 @@ class BatchedUdpIo implements UdpIo {
   }
 
   /**
-   * @internal Tests and benchmarks: receives synchronously on every open flow, as a wake would
-   * (allocation checks run the whole path in one synchronous loop). Returns the datagrams handed over.
+   * @internal Tests and benchmarks: receives synchronously on every open flow until nothing is
+   * left (allocation checks run the whole path in one synchronous loop). Returns the datagrams handed over.
    */
   pollNow(): number {
     const before = this.host.counters.datagramsIn;
-    this.nowMs = this.host.clock.now();
-    for (const f of this.flows) this.drain(f, this.rx);
+    if (this.dirty) this.rebuild();
+    const flows = this.pollFlows;
+    for (let got = -1; got !== this.host.counters.datagramsIn; ) {
+      got = this.host.counters.datagramsIn;
+      for (let i = 0; i < flows.length; i++) if (flows[i]!.nat !== null) this.drain(flows[i]!, this.rx);
+    }
     return this.host.counters.datagramsIn - before;
+  }
+
+  private rebuild(): void {
+    this.dirty = false;
+    this.pollFlows = [...this.flows];
+    this.pollFds = this.pollFlows.map((f) => f.nat!.fd);
   }
 
   async shutdown(): Promise<void> {
