@@ -16,11 +16,12 @@
 //! set "0 2147483647". Refused, `icmp_socket_open` returns -EACCES, which the TypeScript wrapper
 //! turns into an error that names the sysctl.
 //!
-//! Buffers, as in udp.rs: the receive area (data, offs, lens, 8-word peer records), the send
-//! buffer and its destination record are registered once; `recv(start, count, cap)` and
-//! `send(off, len)` take numbers only. Requests go one per sendto(2): echo is not bulk traffic,
-//! and a batch would only wait for company; replies come in batches (recvmmsg). The 8-word record is udp.rs's with word 1 (port) 0 and word 7 the reply's TTL
-//! or hop limit (-1 when the kernel gave none):
+//! Buffers, as in udp.rs (and with its helpers, dgram.rs): the receive area (data, offs, lens,
+//! 8-word peer records), the send buffer and its destination record are registered once;
+//! `recv(start, count, cap)` and `send(off, len)` take numbers only. Requests go one per
+//! sendto(2): echo is not bulk traffic, and a batch would only wait for company; replies come in
+//! batches (recvmmsg). The 8-word record is udp.rs's with word 1 (port) 0 and word 7 the reply's
+//! TTL or hop limit (-1 when the kernel gave none):
 //!
 //!   [0] family 4 or 6   [1] 0   [2..6] address (IPv4 in [2], IPv6 as 4 big-endian u32 words)
 //!   [6] IPv6 scope id   [7] TTL / hop limit of the reply
@@ -30,35 +31,22 @@
 //! throws.
 
 use std::mem::{size_of, zeroed};
-use std::ptr::null_mut;
 
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
-/// Words per peer record (the udp.rs layout).
-pub const ADDR_WORDS: usize = 8;
-const W_FAMILY: usize = 0;
-const W_ADDR: usize = 2;
-const W_SCOPE: usize = 6;
-const W_TTL: usize = 7;
+use crate::dgram::{errno, is_misuse, record_to_sockaddr, setsockopt_int, sockaddr_to_record, Area, MsgScratch, SockAddr, SocketFd, W_ADDR, W_EXTRA, W_FAMILY, W_SCOPE};
+pub use crate::dgram::ADDR_WORDS;
+
+/// Word 7 of a reply's record: its TTL or hop limit.
+const W_TTL: usize = W_EXTRA;
 /// Room for the ancillary data of one reply (one IP_TTL or IPV6_HOPLIMIT int).
 const RX_CMSG_BYTES: usize = 32;
 /// RFC 792, RFC 4443 §4: the Echo header (type, code, checksum, identifier, sequence).
 pub const ECHO_HEADER_LEN: usize = 8;
 
-fn errno() -> i32 {
-    std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::EIO)
-}
-
 fn misuse(msg: String) -> Error {
     Error::new(Status::InvalidArg, msg)
-}
-
-type SockAddr = libc::sockaddr_in6;
-
-fn setsockopt_int(fd: i32, level: i32, name: i32, v: i32) -> bool {
-    // SAFETY: passes a pointer to a live int and its size.
-    unsafe { libc::setsockopt(fd, level, name, (&v as *const i32).cast(), size_of::<i32>() as libc::socklen_t) == 0 }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -121,35 +109,17 @@ pub fn local_id(fd: i32) -> i32 {
     i32::from(u16::from_be(sa.sin6_port))
 }
 
-/// Writes the sockaddr of an IPv4 (`a[0]`, a big-endian u32 as int32) or IPv6 (`a[0..4]`, four
-/// big-endian words) destination; returns its length.
-fn dest_sockaddr(family: u32, a: [i32; 4], scope: u32, out: &mut SockAddr) -> libc::socklen_t {
-    // SAFETY: plain old data.
-    *out = unsafe { zeroed() };
-    if family == 4 {
-        // SAFETY: sockaddr_in is smaller than sockaddr_in6 and both are plain old data.
-        let sin = unsafe { &mut *(out as *mut SockAddr).cast::<libc::sockaddr_in>() };
-        sin.sin_family = libc::AF_INET as libc::sa_family_t;
-        sin.sin_addr.s_addr = (a[0] as u32).to_be();
-        size_of::<libc::sockaddr_in>() as libc::socklen_t
-    } else {
-        out.sin6_family = libc::AF_INET6 as libc::sa_family_t;
-        let mut b = [0u8; 16];
-        for (k, w) in a.iter().enumerate() {
-            b[k * 4..k * 4 + 4].copy_from_slice(&(*w as u32).to_be_bytes());
-        }
-        out.sin6_addr.s6_addr = b;
-        out.sin6_scope_id = scope;
-        size_of::<SockAddr>() as libc::socklen_t
-    }
-}
-
 /// Sends `msg` (an ICMP Echo Request: type, code 0, checksum and identifier ignored, sequence,
-/// data) to the destination. Returns the bytes sent or -errno (-EAGAIN: the send buffer is full).
+/// data) to the IPv4 (`a[0]`, a big-endian u32 as int32) or IPv6 (`a[0..4]`, four big-endian
+/// words, `scope` for link-local) destination. Returns the bytes sent or -errno (-EAGAIN: the
+/// send buffer is full).
 pub fn send_to(fd: i32, family: u32, msg: &[u8], a: [i32; 4], scope: u32) -> i32 {
+    let rec = [family as i32, 0, a[0], a[1], a[2], a[3], scope as i32, 0];
     // SAFETY: plain old data.
     let mut sa: SockAddr = unsafe { zeroed() };
-    let len = dest_sockaddr(family, a, scope, &mut sa);
+    let Some(len) = record_to_sockaddr(&rec, family, &mut sa) else {
+        return -libc::EAFNOSUPPORT;
+    };
     loop {
         // SAFETY: msg is a live slice; sa a valid sockaddr of `len` bytes.
         let n = unsafe { libc::sendto(fd, msg.as_ptr().cast(), msg.len(), libc::MSG_DONTWAIT, (&sa as *const SockAddr).cast(), len) };
@@ -160,24 +130,6 @@ pub fn send_to(fd: i32, family: u32, msg: &[u8], a: [i32; 4], scope: u32) -> i32
         if e != libc::EINTR {
             return -e;
         }
-    }
-}
-
-/// Fills words 0..7 of `rec` from a reply's source address.
-fn source_record(sa: &SockAddr, rec: &mut [i32]) {
-    rec[..W_TTL].fill(0);
-    if sa.sin6_family == libc::AF_INET as libc::sa_family_t {
-        // SAFETY: the kernel wrote a sockaddr_in here.
-        let sin = unsafe { &*(sa as *const SockAddr).cast::<libc::sockaddr_in>() };
-        rec[W_FAMILY] = 4;
-        rec[W_ADDR] = u32::from_be(sin.sin_addr.s_addr) as i32;
-    } else if sa.sin6_family == libc::AF_INET6 as libc::sa_family_t {
-        let b = sa.sin6_addr.s6_addr;
-        rec[W_FAMILY] = 6;
-        for k in 0..4 {
-            rec[W_ADDR + k] = u32::from_be_bytes([b[k * 4], b[k * 4 + 1], b[k * 4 + 2], b[k * 4 + 3]]) as i32;
-        }
-        rec[W_SCOPE] = sa.sin6_scope_id as i32;
     }
 }
 
@@ -200,27 +152,6 @@ fn reply_ttl(h: &libc::msghdr) -> i32 {
     -1
 }
 
-/// Scratch for one batch of replies (reused by every call).
-#[derive(Default)]
-pub struct RxScratch {
-    msgs: Vec<libc::mmsghdr>,
-    iovs: Vec<libc::iovec>,
-    names: Vec<SockAddr>,
-    cmsgs: Vec<u8>,
-}
-
-impl RxScratch {
-    fn ensure(&mut self, n: usize) {
-        if self.msgs.len() < n {
-            // SAFETY: mmsghdr and sockaddr_in6 are plain old data; all-zero is valid.
-            self.msgs.resize_with(n, || unsafe { zeroed() });
-            self.iovs.resize_with(n, || libc::iovec { iov_base: null_mut(), iov_len: 0 });
-            self.names.resize_with(n, || unsafe { zeroed() });
-            self.cmsgs.resize(n * RX_CMSG_BYTES, 0);
-        }
-    }
-}
-
 /// What one `recv_batch` did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct RxResult {
@@ -238,42 +169,27 @@ pub struct RxResult {
 /// # Safety
 /// `data` must point at a buffer in which every `offs[k] + cap` is in bounds, alive and not
 /// otherwise accessed for the duration of the call.
-pub unsafe fn recv_batch(fd: i32, data: *mut u8, offs: &[i32], cap: usize, lens: &mut [i32], recs: &mut [i32], s: &mut RxScratch) -> std::result::Result<RxResult, i32> {
+pub unsafe fn recv_batch(fd: i32, data: *mut u8, offs: &[i32], cap: usize, lens: &mut [i32], recs: &mut [i32], s: &mut MsgScratch) -> std::result::Result<RxResult, i32> {
     let count = offs.len();
-    s.ensure(count);
+    s.ensure(count, RX_CMSG_BYTES);
     for (k, &off) in offs.iter().enumerate() {
         // SAFETY: in bounds by the caller's contract.
-        s.iovs[k] = libc::iovec { iov_base: unsafe { data.add(off as usize) }.cast(), iov_len: cap };
-        let m = &mut s.msgs[k];
-        m.msg_len = 0;
-        let h = &mut m.msg_hdr;
-        h.msg_name = (&mut s.names[k] as *mut SockAddr).cast();
-        h.msg_namelen = size_of::<SockAddr>() as libc::socklen_t;
-        h.msg_iov = &mut s.iovs[k];
-        h.msg_iovlen = 1;
-        h.msg_control = s.cmsgs[k * RX_CMSG_BYTES..].as_mut_ptr().cast();
-        h.msg_controllen = RX_CMSG_BYTES;
-        h.msg_flags = 0;
+        s.set_rx(k, unsafe { data.add(off as usize) }, cap, RX_CMSG_BYTES);
     }
-    let n = loop {
-        // SAFETY: `count` messages are set up above and point at live memory.
-        let n = unsafe { libc::recvmmsg(fd, s.msgs.as_mut_ptr(), count as u32, libc::MSG_DONTWAIT, null_mut()) };
-        if n >= 0 {
-            break n as usize;
-        }
-        match errno() {
-            libc::EINTR => continue,
-            libc::EAGAIN => return Ok(RxResult::default()),
-            e @ (libc::EBADF | libc::ENOTSOCK | libc::EFAULT | libc::EINVAL) => return Err(e),
-            // Anything else is a pending socket error (none without IP_RECVERR): nothing read.
-            _ => return Ok(RxResult::default()),
-        }
+    // SAFETY: `count` messages are set up above and point at live memory.
+    let n = match unsafe { s.recvmmsg(fd, count) } {
+        Ok(n) => n,
+        Err(e) if is_misuse(e) => return Err(e),
+        // EAGAIN: nothing waiting. Anything else is a pending socket error (none without
+        // IP_RECVERR): nothing read.
+        Err(_) => return Ok(RxResult::default()),
     };
     let mut r = RxResult { entries: n, ..RxResult::default() };
     for k in 0..n {
         let m = &s.msgs[k];
         let rec = &mut recs[k * ADDR_WORDS..k * ADDR_WORDS + ADDR_WORDS];
-        source_record(&s.names[k], rec);
+        // The kernel gives the source with port 0 (net/ipv4/ping.c), so word 1 is 0.
+        sockaddr_to_record(&s.names[k], m.msg_hdr.msg_namelen, rec);
         rec[W_TTL] = reply_ttl(&m.msg_hdr);
         if m.msg_hdr.msg_flags & libc::MSG_TRUNC != 0 {
             lens[k] = -1;
@@ -330,24 +246,17 @@ pub struct IcmpStats {
     pub last_errno: f64,
 }
 
-/// Where replies land (registered once; the arrays are kept alive here).
-struct RxArea {
-    data: Uint8Array,
-    offs: Int32Array,
-    lens: Int32Array,
-    addrs: Int32Array,
-}
-
 /// An ICMP echo socket. Not thread-safe: use it on the thread that opened it.
 #[napi]
 pub struct IcmpSocket {
-    fd: i32,
+    fd: SocketFd,
     family: u32,
-    rx: Option<RxArea>,
+    /// Where replies land.
+    rx: Option<Area>,
     /// The send buffer and the destination record.
     tx: Option<(Uint8Array, Int32Array)>,
     stats: IcmpStats,
-    scratch: RxScratch,
+    scratch: MsgScratch,
     offs: Vec<i32>,
 }
 
@@ -359,20 +268,17 @@ impl IcmpSocket {
         if fd < 0 || (family != 4 && family != 6) {
             return Err(misuse(format!("icmp: adopt: expected a descriptor and family 4 or 6, got {fd} and {family}")));
         }
-        Ok(IcmpSocket { fd, family, rx: None, tx: None, stats: IcmpStats::default(), scratch: RxScratch::default(), offs: Vec::new() })
+        Ok(IcmpSocket { fd: SocketFd::new(fd), family, rx: None, tx: None, stats: IcmpStats::default(), scratch: MsgScratch::default(), offs: Vec::new() })
     }
 
     fn live(&self) -> Result<i32> {
-        if self.fd < 0 {
-            return Err(Error::new(Status::GenericFailure, "icmp: the socket is closed".to_string()));
-        }
-        Ok(self.fd)
+        self.fd.live("icmp")
     }
 
     /// The descriptor, for `waitFds` (-1 once closed).
     #[napi(getter, js_name = "fd")]
     pub fn fd_number(&self) -> i32 {
-        self.fd
+        self.fd.raw()
     }
 
     /// The echo identifier the kernel writes into every request of this socket (and filters
@@ -387,13 +293,10 @@ impl IcmpSocket {
     #[napi]
     pub fn set_rx_buffers(&mut self, data: Uint8Array, offs: Int32Array, lens: Int32Array, addrs: Int32Array) -> Result<()> {
         self.live()?;
-        let n = offs.len();
-        if lens.len() < n || addrs.len() < n * ADDR_WORDS {
-            return Err(misuse(format!("icmp: expected lens to have {n} entries and addrs {} words, got {} and {}", n * ADDR_WORDS, lens.len(), addrs.len())));
-        }
-        self.scratch.ensure(n);
-        self.offs.reserve(n);
-        self.rx = Some(RxArea { data, offs, lens, addrs });
+        let a = Area::new("icmp", data, offs, lens, addrs)?;
+        self.scratch.ensure(a.entries, RX_CMSG_BYTES);
+        self.offs.reserve(a.entries);
+        self.rx = Some(a);
         Ok(())
     }
 
@@ -449,20 +352,13 @@ impl IcmpSocket {
         let Some(rx) = self.rx.as_mut() else {
             return Err(misuse("icmp: recv before set_rx_buffers".to_string()));
         };
-        if start + count > rx.offs.len() {
-            return Err(misuse(format!("icmp: entries {start}..{} are outside the {} registered", start + count, rx.offs.len())));
-        }
+        rx.check_range(start, count)?;
         if count == 0 {
             return Ok(0);
         }
-        let data_len = rx.data.len();
         self.offs.clear();
         for k in start..start + count {
-            let off = rx.offs[k];
-            if off < 0 || off as usize + cap > data_len {
-                return Err(misuse(format!("icmp: rx entry {k} ({off} + {cap} bytes) is outside the {data_len}-byte buffer")));
-            }
-            self.offs.push(off);
+            self.offs.push(rx.rx_offset(k, cap)? as i32);
         }
         // SAFETY: the kernel writes into this memory during recvmmsg; no Rust reference to it is
         // alive then. lens and addrs are the caller's arrays, not aliased by anything while this
@@ -497,23 +393,9 @@ impl IcmpSocket {
     /// Closes the socket and releases the registered buffers. Idempotent.
     #[napi]
     pub fn close(&mut self) {
-        if self.fd >= 0 {
-            // SAFETY: closes our own descriptor once.
-            unsafe { libc::close(self.fd) };
-            self.fd = -1;
-        }
+        self.fd.close();
         self.rx = None;
         self.tx = None;
-    }
-}
-
-impl Drop for IcmpSocket {
-    fn drop(&mut self) {
-        if self.fd >= 0 {
-            // SAFETY: closes our own descriptor once (the JavaScript object was collected unclosed).
-            unsafe { libc::close(self.fd) };
-            self.fd = -1;
-        }
     }
 }
 

@@ -27,6 +27,9 @@ mod netlink;
 #[cfg(any(feature = "tuntap", feature = "icmp"))]
 #[cfg_attr(not(feature = "tuntap"), allow(dead_code))]
 mod netns;
+// The address record, registered areas and mmsghdr scratch of the datagram sockets: udp and icmp.
+#[cfg(any(feature = "udp", feature = "icmp"))]
+mod dgram;
 #[cfg(feature = "aead")]
 pub mod aead;
 #[cfg(feature = "icmp")]

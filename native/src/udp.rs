@@ -48,8 +48,10 @@ use napi_derive::napi;
 
 mod batch;
 
-pub use batch::{ADDR_WORDS, GSO_MAX_BYTES, GSO_MAX_SEGMENTS};
-use batch::{plan_runs, record_to_sockaddr, segments_in, sockaddr_to_record, GsoLimits, SendRun, SockAddr, W_FAMILY, W_SEGMENT};
+use crate::dgram::{errno, is_misuse, record_to_sockaddr, setsockopt_int, sockaddr_to_record, Area, MsgScratch, SockAddr, SocketFd, W_FAMILY};
+pub use crate::dgram::ADDR_WORDS;
+pub use batch::{GSO_MAX_BYTES, GSO_MAX_SEGMENTS};
+use batch::{plan_runs, segments_in, GsoLimits, SendRun, W_SEGMENT};
 
 // linux/udp.h (not in the libc crate for glibc targets).
 const UDP_SEGMENT: libc::c_int = 103;
@@ -63,10 +65,6 @@ const TX_CMSG_BYTES: usize = 24;
 fn os_error(what: &str) -> Error {
     let e = std::io::Error::last_os_error();
     Error::new(Status::GenericFailure, format!("{what}: {e}"))
-}
-
-fn errno() -> i32 {
-    std::io::Error::last_os_error().raw_os_error().unwrap_or(0)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -146,39 +144,10 @@ pub struct UdpStats {
     pub last_errno: f64,
 }
 
-/// Where one direction's datagrams live (registered once; the arrays are kept alive here).
-struct Area {
-    data: Uint8Array,
-    offs: Int32Array,
-    lens: Int32Array,
-    addrs: Int32Array,
-    entries: usize,
-}
-
-impl Area {
-    fn new(data: Uint8Array, offs: Int32Array, lens: Int32Array, addrs: Int32Array) -> Result<Self> {
-        let entries = offs.len();
-        if lens.len() < entries || addrs.len() < entries * ADDR_WORDS {
-            return Err(Error::new(
-                Status::InvalidArg,
-                format!("udp: expected lens to have {entries} entries and addrs {} words, got {} and {}", entries * ADDR_WORDS, lens.len(), addrs.len()),
-            ));
-        }
-        Ok(Area { data, offs, lens, addrs, entries })
-    }
-
-    fn check_range(&self, start: usize, count: usize) -> Result<()> {
-        if start + count > self.entries {
-            return Err(Error::new(Status::InvalidArg, format!("udp: entries {start}..{} are outside the {} registered", start + count, self.entries)));
-        }
-        Ok(())
-    }
-}
-
 /// A UDP socket moving datagrams in batches. Not thread-safe: use it on the thread that opened it.
 #[napi]
 pub struct UdpSocket {
-    fd: i32,
+    fd: SocketFd,
     family: u32,
     gso_supported: bool,
     gso: bool,
@@ -187,18 +156,10 @@ pub struct UdpSocket {
     rx: Option<Area>,
     tx: Option<Area>,
     stats: UdpStats,
-    // Scratch reused by every call (sized to the registered areas).
-    msgs: Vec<libc::mmsghdr>,
-    iovs: Vec<libc::iovec>,
-    names: Vec<SockAddr>,
-    cmsgs: Vec<u8>,
+    /// Messages reused by every call (sized to the registered areas).
+    scratch: MsgScratch,
     plan: Vec<SendRun>,
     runs: Vec<SendRun>,
-}
-
-fn setsockopt_int(fd: i32, level: i32, name: i32, v: i32) -> bool {
-    // SAFETY: passes a pointer to a live int and its size.
-    unsafe { libc::setsockopt(fd, level, name, (&v as *const i32).cast(), size_of::<i32>() as libc::socklen_t) == 0 }
 }
 
 fn getsockopt_int(fd: i32, level: i32, name: i32) -> Option<i32> {
@@ -231,20 +192,11 @@ fn check_record(name: &str, rec: &[i32]) -> Result<()> {
 
 impl UdpSocket {
     fn fd(&self) -> Result<i32> {
-        if self.fd < 0 {
-            return Err(Error::new(Status::GenericFailure, "udp: the socket is closed".to_string()));
-        }
-        Ok(self.fd)
+        self.fd.live("udp")
     }
 
     fn ensure_scratch(&mut self, n: usize) {
-        if self.msgs.len() < n {
-            // SAFETY: mmsghdr, iovec and sockaddr_in6 are plain old data; all-zero is valid.
-            self.msgs.resize_with(n, || unsafe { zeroed() });
-            self.iovs.resize_with(n, || libc::iovec { iov_base: null_mut(), iov_len: 0 });
-            self.names.resize_with(n, || unsafe { zeroed() });
-            self.cmsgs.resize(n * RX_CMSG_BYTES.max(TX_CMSG_BYTES), 0);
-        }
+        self.scratch.ensure(n, RX_CMSG_BYTES.max(TX_CMSG_BYTES));
     }
 
     fn count_error(&mut self, e: i32, datagrams: usize) {
@@ -257,7 +209,7 @@ impl UdpSocket {
         if timeout_ms == 0 {
             return false;
         }
-        let mut p = libc::pollfd { fd: self.fd, events: libc::POLLOUT, revents: 0 };
+        let mut p = libc::pollfd { fd: self.fd.raw(), events: libc::POLLOUT, revents: 0 };
         // SAFETY: one valid pollfd.
         let n = unsafe { libc::poll(&mut p, 1, timeout_ms) };
         n > 0 && (p.revents & libc::POLLOUT) != 0
@@ -269,20 +221,21 @@ impl UdpSocket {
         let tx = self.tx.as_ref().expect("tx area");
         let data = tx.data.as_ptr() as *mut u8;
         let rec = &tx.addrs[run.first * ADDR_WORDS..run.first * ADDR_WORDS + ADDR_WORDS];
-        let namelen = record_to_sockaddr(rec, self.family, &mut self.names[m])?;
+        let s = &mut self.scratch;
+        let namelen = record_to_sockaddr(rec, self.family, &mut s.names[m])?;
         for k in 0..run.count {
             let e = run.first + k;
             // SAFETY: offsets were checked against the data length by `send`.
-            self.iovs[iov_at + k] = libc::iovec { iov_base: unsafe { data.add(tx.offs[e] as usize) }.cast(), iov_len: tx.lens[e] as usize };
+            s.iovs[iov_at + k] = libc::iovec { iov_base: unsafe { data.add(tx.offs[e] as usize) }.cast(), iov_len: tx.lens[e] as usize };
         }
-        let msg = &mut self.msgs[m].msg_hdr;
-        msg.msg_name = if namelen == 0 { null_mut() } else { (&mut self.names[m] as *mut SockAddr).cast() };
+        let msg = &mut s.msgs[m].msg_hdr;
+        msg.msg_name = if namelen == 0 { null_mut() } else { (&mut s.names[m] as *mut SockAddr).cast() };
         msg.msg_namelen = namelen;
-        msg.msg_iov = &mut self.iovs[iov_at];
+        msg.msg_iov = &mut s.iovs[iov_at];
         msg.msg_iovlen = run.count;
         msg.msg_flags = 0;
         if run.segment > 0 {
-            let buf = &mut self.cmsgs[m * TX_CMSG_BYTES..(m + 1) * TX_CMSG_BYTES];
+            let buf = &mut s.cmsgs[m * TX_CMSG_BYTES..(m + 1) * TX_CMSG_BYTES];
             buf.fill(0);
             msg.msg_control = buf.as_mut_ptr().cast();
             // SAFETY: CMSG_SPACE/CMSG_LEN are pure; the buffer holds CMSG_SPACE(2) bytes (<= 24).
@@ -308,7 +261,7 @@ impl UdpSocket {
         let mut at = 0;
         while at < total {
             // SAFETY: messages at..total were built above and point at live buffers.
-            let r = unsafe { libc::sendmmsg(self.fd, self.msgs.as_mut_ptr().add(at), (total - at) as u32, libc::MSG_DONTWAIT) };
+            let r = unsafe { libc::sendmmsg(self.fd.raw(), self.scratch.msgs.as_mut_ptr().add(at), (total - at) as u32, libc::MSG_DONTWAIT) };
             self.stats.tx_calls += 1.0;
             if r > 0 {
                 for k in at..at + r as usize {
@@ -376,7 +329,7 @@ impl UdpSocket {
             msg.msg_namelen = namelen;
             msg.msg_iov = &mut iov;
             msg.msg_iovlen = 1;
-            let r = unsafe { libc::sendmsg(self.fd, &msg, libc::MSG_DONTWAIT) };
+            let r = unsafe { libc::sendmsg(self.fd.raw(), &msg, libc::MSG_DONTWAIT) };
             if r >= 0 {
                 self.stats.tx_messages += 1.0;
                 self.stats.tx_datagrams += 1.0;
@@ -414,7 +367,7 @@ impl UdpSocket {
             return Err(os_error("udp: socket"));
         }
         let mut s = UdpSocket {
-            fd,
+            fd: SocketFd::new(fd),
             family,
             gso_supported: false,
             gso: false,
@@ -423,10 +376,7 @@ impl UdpSocket {
             rx: None,
             tx: None,
             stats: UdpStats::default(),
-            msgs: Vec::new(),
-            iovs: Vec::new(),
-            names: Vec::new(),
-            cmsgs: Vec::new(),
+            scratch: MsgScratch::default(),
             plan: Vec::new(),
             runs: Vec::new(),
         };
@@ -486,7 +436,7 @@ impl UdpSocket {
     /// The descriptor, for `waitFds` (-1 once closed).
     #[napi(getter, js_name = "fd")]
     pub fn fd_number(&self) -> i32 {
-        self.fd
+        self.fd.raw()
     }
 
     /// The local address as a record (8 words).
@@ -541,7 +491,7 @@ impl UdpSocket {
     #[napi]
     pub fn set_rx_buffers(&mut self, data: Uint8Array, offs: Int32Array, lens: Int32Array, addrs: Int32Array) -> Result<()> {
         self.fd()?;
-        let a = Area::new(data, offs, lens, addrs)?;
+        let a = Area::new("udp", data, offs, lens, addrs)?;
         self.ensure_scratch(a.entries);
         self.rx = Some(a);
         Ok(())
@@ -551,7 +501,7 @@ impl UdpSocket {
     #[napi]
     pub fn set_tx_buffers(&mut self, data: Uint8Array, offs: Int32Array, lens: Int32Array, addrs: Int32Array) -> Result<()> {
         self.fd()?;
-        let a = Area::new(data, offs, lens, addrs)?;
+        let a = Area::new("udp", data, offs, lens, addrs)?;
         self.ensure_scratch(a.entries);
         self.tx = Some(a);
         Ok(())
@@ -572,55 +522,31 @@ impl UdpSocket {
         if count == 0 {
             return Ok(0);
         }
-        let data_len = rx.data.len();
         // SAFETY: the kernel writes into this memory during recvmmsg; no Rust reference to it
         // is alive then.
         let data = unsafe { rx.data.as_mut() }.as_mut_ptr();
+        let cmsg_bytes = if self.gro { RX_CMSG_BYTES } else { 0 };
         for k in 0..count {
-            let off = rx.offs[start + k];
-            if off < 0 || off as usize + cap > data_len {
-                return Err(Error::new(Status::InvalidArg, format!("udp: rx entry {} ({off} + {cap} bytes) is outside the {data_len}-byte buffer", start + k)));
-            }
+            let off = rx.rx_offset(start + k, cap)?;
             // SAFETY: the range was checked just above.
-            self.iovs[k] = libc::iovec { iov_base: unsafe { data.add(off as usize) }.cast(), iov_len: cap };
-            let m = &mut self.msgs[k];
-            m.msg_len = 0;
-            let h = &mut m.msg_hdr;
-            h.msg_name = (&mut self.names[k] as *mut SockAddr).cast();
-            h.msg_namelen = size_of::<SockAddr>() as libc::socklen_t;
-            h.msg_iov = &mut self.iovs[k];
-            h.msg_iovlen = 1;
-            h.msg_flags = 0;
-            if self.gro {
-                h.msg_control = self.cmsgs[k * RX_CMSG_BYTES..].as_mut_ptr().cast();
-                h.msg_controllen = RX_CMSG_BYTES;
-            } else {
-                h.msg_control = null_mut();
-                h.msg_controllen = 0;
-            }
+            self.scratch.set_rx(k, unsafe { data.add(off) }, cap, cmsg_bytes);
         }
-        let n = loop {
-            // SAFETY: `count` messages are set up above and point at live memory.
-            let n = unsafe { libc::recvmmsg(fd, self.msgs.as_mut_ptr(), count as u32, libc::MSG_DONTWAIT, null_mut()) };
-            if n >= 0 {
-                break n as usize;
+        // SAFETY: `count` messages are set up above and point at live memory.
+        let n = match unsafe { self.scratch.recvmmsg(fd, count) } {
+            Ok(n) => n,
+            Err(libc::EAGAIN) => {
+                self.stats.rx_empty_calls += 1.0;
+                return Ok(0);
             }
-            match errno() {
-                libc::EINTR => continue,
-                libc::EAGAIN => {
-                    self.stats.rx_empty_calls += 1.0;
-                    return Ok(0);
-                }
-                e @ (libc::EBADF | libc::ENOTSOCK | libc::EFAULT | libc::EINVAL) => {
-                    return Err(Error::new(Status::GenericFailure, format!("udp: recvmmsg: {}", std::io::Error::from_raw_os_error(e))));
-                }
-                e => {
-                    // A pending socket error (ICMP port unreachable on a connected socket...):
-                    // reading it clears it; count it, nothing was received.
-                    self.stats.rx_errors += 1.0;
-                    self.stats.last_errno = f64::from(e);
-                    return Ok(0);
-                }
+            Err(e) if is_misuse(e) => {
+                return Err(Error::new(Status::GenericFailure, format!("udp: recvmmsg: {}", std::io::Error::from_raw_os_error(e))));
+            }
+            Err(e) => {
+                // A pending socket error (ICMP port unreachable on a connected socket...):
+                // reading it clears it; count it, nothing was received.
+                self.stats.rx_errors += 1.0;
+                self.stats.last_errno = f64::from(e);
+                return Ok(0);
             }
         };
         self.stats.rx_calls += 1.0;
@@ -631,9 +557,9 @@ impl UdpSocket {
         let addrs = unsafe { rx.addrs.as_mut() };
         for k in 0..n {
             let e = start + k;
-            let m = &self.msgs[k];
+            let m = &self.scratch.msgs[k];
             let rec = &mut addrs[e * ADDR_WORDS..e * ADDR_WORDS + ADDR_WORDS];
-            sockaddr_to_record(&self.names[k], m.msg_hdr.msg_namelen, rec);
+            sockaddr_to_record(&self.scratch.names[k], m.msg_hdr.msg_namelen, rec);
             let mut segment = 0usize;
             if self.gro && m.msg_hdr.msg_controllen > 0 {
                 // SAFETY: the kernel wrote msg_controllen bytes of cmsgs into our buffer.
@@ -729,23 +655,9 @@ impl UdpSocket {
     /// Closes the socket and releases the registered buffers. Idempotent.
     #[napi]
     pub fn close(&mut self) {
-        if self.fd >= 0 {
-            // SAFETY: closes our own descriptor once.
-            unsafe { libc::close(self.fd) };
-            self.fd = -1;
-        }
+        self.fd.close();
         self.rx = None;
         self.tx = None;
-    }
-}
-
-impl Drop for UdpSocket {
-    fn drop(&mut self) {
-        if self.fd >= 0 {
-            // SAFETY: closes our own descriptor once (the JavaScript object was collected unclosed).
-            unsafe { libc::close(self.fd) };
-            self.fd = -1;
-        }
     }
 }
 

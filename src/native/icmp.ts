@@ -30,6 +30,7 @@
 import { readFileSync } from 'node:fs';
 import { ClosedError, PktError, PktTypeError, intInRange } from '../errors.js';
 import { requireNative } from './index.js';
+import { PolledSocket } from './polled-socket.js';
 import type * as NetBinding from './binding.js';
 
 type Binding = typeof NetBinding;
@@ -110,8 +111,10 @@ function openError(family: 4 | 6, e: number, netns: string | undefined): PktErro
 
 /**
  * An ICMP echo socket of one family. Owned by the thread that opened it; not for concurrent use.
+ * Waiting (`wait`, `waitAsync`), the `start` loop and `close` are PolledSocket's. A socket in an
+ * `IcmpWaiter`'s wait must be closed only once that wait has returned (`IcmpWaiter` says how).
  */
-export class IcmpEchoSocket {
+export class IcmpEchoSocket extends PolledSocket<IcmpReplyHandler> {
   /** 4 or 6. */
   readonly family: 4 | 6;
   /** The identifier the kernel writes into this socket's requests (and filters replies by). */
@@ -121,21 +124,14 @@ export class IcmpEchoSocket {
   /** Capacity of each receive entry, and the largest request `send` takes. */
   readonly rxSlotSize: number;
   readonly maxRequest: number;
-  private readonly b: Binding;
   private readonly n: NativeIcmp;
   private readonly rxN: number;
   private readonly tx: Uint8Array;
   private readonly to: Int32Array;
   private readonly drops = new Float64Array(2);
-  private readonly waitFds = new Int32Array(1);
-  private readonly waitReady = new Int32Array(1);
-  private isClosed = false;
-  private loop: Promise<void> | null = null;
-  private loopKick = -1;
-  private closing: Promise<void> | null = null;
 
   private constructor(b: Binding, n: NativeIcmp, family: 4 | 6, localId: number, rxEntries: number, rxSlot: number, maxRequest: number) {
-    this.b = b;
+    super(b, 'IcmpEchoSocket', n.fd);
     this.n = n;
     this.family = family;
     this.localId = localId;
@@ -149,7 +145,6 @@ export class IcmpEchoSocket {
     this.to = new Int32Array(ICMP_ADDR_WORDS);
     this.to[IcmpWord.Family] = family;
     this.tx[0] = family === 4 ? ECHO_REQUEST_V4 : ECHO_REQUEST_V6;
-    this.waitFds[0] = n.fd;
     n.setRxBuffers(this.rx.data, this.rx.offs, this.rx.lens, this.rx.addrs);
     n.setTxBuffer(this.tx, this.to);
   }
@@ -188,15 +183,6 @@ export class IcmpEchoSocket {
       throw new PktError('ERR_PKT_IO', `IcmpEchoSocket: getsockname failed (${errnoName(-id)})`);
     }
     return new IcmpEchoSocket(b, n, family, id, rxEntries, rxSlot, maxRequest);
-  }
-
-  /** The descriptor, to wait on with the addon's `waitFds` (-1 once closed). */
-  get fd(): number {
-    return this.isClosed ? -1 : this.n.fd;
-  }
-
-  get closed(): boolean {
-    return this.isClosed;
   }
 
   /**
@@ -240,7 +226,7 @@ export class IcmpEchoSocket {
    * handed over (0: nothing was waiting). A handler that throws is the caller's bug: the
    * exception propagates and the rest of the batch is dropped.
    */
-  recv(handler: IcmpReplyHandler): number {
+  override recv(handler: IcmpReplyHandler): number {
     const n = this.recvEntries();
     const { data, offs, lens, addrs } = this.rx;
     let count = 0;
@@ -263,57 +249,6 @@ export class IcmpEchoSocket {
     return this.n.recv(0, maxEntries < this.rxN ? maxEntries : this.rxN, this.rxSlotSize);
   }
 
-  /**
-   * Blocks this thread until the socket is readable, `kickFd` (an eventfd) is kicked, or
-   * `timeoutMs` passes (-1: no limit). For worker threads. True when the socket is readable.
-   */
-  wait(timeoutMs: number, kickFd = -1): boolean {
-    if (this.isClosed) throw new ClosedError('IcmpEchoSocket');
-    this.b.waitFds(this.waitFds, kickFd, timeoutMs, this.waitReady);
-    return this.waitReady[0] !== 0;
-  }
-
-  /** As `wait`, on a libuv pool thread: for threads that must keep their event loop running. */
-  async waitAsync(timeoutMs: number, kickFd = -1): Promise<boolean> {
-    if (this.isClosed) throw new ClosedError('IcmpEchoSocket');
-    const r = (await this.b.waitFdsAsync([this.waitFds[0]!], kickFd, timeoutMs)) as number[];
-    return r[0] !== 0;
-  }
-
-  /**
-   * Receives on this thread's event loop until closed (one libuv pool thread held while idle;
-   * for several sockets use an `IcmpWaiter`). The promise settles when the socket is closed (it
-   * rejects with what a handler threw, after closing the socket).
-   * @throws {PktError} ERR_PKT_CONFIG when already started.
-   */
-  start(handler: IcmpReplyHandler): Promise<void> {
-    if (this.isClosed) throw new ClosedError('IcmpEchoSocket');
-    if (this.loop !== null) throw new PktError('ERR_PKT_CONFIG', 'IcmpEchoSocket.start: already started');
-    if (typeof handler !== 'function') throw new PktTypeError('IcmpEchoSocket.start: handler must be a function');
-    this.loopKick = this.b.eventfdCreate();
-    this.loop = this.run(handler);
-    return this.loop;
-  }
-
-  private async run(handler: IcmpReplyHandler): Promise<void> {
-    const fds = [this.waitFds[0]!];
-    try {
-      while (!this.isClosed) {
-        // At most 16 batches per wake, so a flood cannot starve the event loop.
-        for (let i = 0; i < 16 && !this.isClosed && this.recv(handler) > 0; i++);
-        if (this.isClosed) break;
-        await this.b.waitFdsAsync(fds, this.loopKick, -1);
-      }
-    } catch (err) {
-      this.isClosed = true;
-      throw err;
-    } finally {
-      this.n.close();
-      this.b.fdClose(this.loopKick);
-      this.loopKick = -1;
-    }
-  }
-
   /** Counters (native and JavaScript side). */
   stats(): IcmpEchoSocketStats {
     const s = this.n.stats() as IcmpEchoSocketStats;
@@ -322,20 +257,7 @@ export class IcmpEchoSocket {
     return s;
   }
 
-  /**
-   * Closes the socket. Idempotent. With a `start` loop running it returns a promise that
-   * resolves once the loop has stopped and the descriptor is closed. A socket in an
-   * `IcmpWaiter`'s wait must be closed only once that wait has returned (`IcmpWaiter` says how).
-   */
-  close(): void | Promise<void> {
-    if (this.closing !== null) return this.closing;
-    if (this.isClosed && this.loop === null) return;
-    this.isClosed = true;
-    if (this.loop !== null) {
-      this.b.eventfdKick(this.loopKick);
-      this.closing = this.loop.catch(() => {});
-      return this.closing;
-    }
+  protected override closeNative(): void {
     this.n.close();
   }
 }

@@ -29,6 +29,7 @@
 
 import { ClosedError, PktError, PktTypeError, intInRange } from '../errors.js';
 import { requireNative } from '../native/index.js';
+import { PolledSocket } from '../native/polled-socket.js';
 import type * as NetBinding from '../native/binding.js';
 import { ADDR_WORDS, AddrWord, UdpAddrView, UdpEndpoint, copyRecord, type UdpEndpointLike } from './address.js';
 
@@ -130,9 +131,10 @@ function ioError(what: string, err: unknown): PktError {
 }
 
 /**
- * A UDP socket moving datagrams in batches. Owned by the thread that opened it.
+ * A UDP socket moving datagrams in batches. Owned by the thread that opened it. Waiting
+ * (`wait`, `waitAsync`), the `start` loop and the close handshake are PolledSocket's.
  */
-export class UdpSocket {
+export class UdpSocket extends PolledSocket<UdpHandler> {
   /** 4 or 6. */
   readonly family: 4 | 6;
   /** The receive area: after `recvEntries(n)`, entries 0..n-1 hold what arrived. */
@@ -142,7 +144,6 @@ export class UdpSocket {
   /** Capacity in bytes of each receive and send entry. */
   readonly rxSlotSize: number;
   readonly txSlotSize: number;
-  private readonly b: Binding;
   private readonly n: NativeUdp;
   private readonly rxN: number;
   private readonly txN: number;
@@ -156,15 +157,9 @@ export class UdpSocket {
   private readonly viewStart: Int32Array;
   private readonly viewLen: Int32Array;
   private readonly drops = new Float64Array(3);
-  private readonly waitFds = new Int32Array(1);
-  private readonly waitReady = new Int32Array(1);
-  private isClosed = false;
-  private loop: Promise<void> | null = null;
-  private loopKick = -1;
-  private closing: Promise<void> | null = null;
 
   private constructor(b: Binding, n: NativeUdp, family: 4 | 6, rx: UdpBuffers, rxSlot: number, tx: UdpBuffers, txSlot: number) {
-    this.b = b;
+    super(b, 'UdpSocket', n.fd);
     this.n = n;
     this.family = family;
     this.rx = rx;
@@ -181,7 +176,6 @@ export class UdpSocket {
     this.views = new Array<Uint8Array>(cache).fill(rx.data.subarray(0, 0));
     this.viewStart = new Int32Array(cache).fill(-1);
     this.viewLen = new Int32Array(cache).fill(-1);
-    this.waitFds[0] = n.fd;
   }
 
   /**
@@ -238,15 +232,6 @@ export class UdpSocket {
     return new UdpSocket(b, n, family, rx, rxSlot, tx, txSlot);
   }
 
-  /** The descriptor, to wait on with the addon's `waitFds` (-1 once closed). */
-  get fd(): number {
-    return this.isClosed ? -1 : this.n.fd;
-  }
-
-  get closed(): boolean {
-    return this.isClosed;
-  }
-
   /** The bound endpoint (with the port the kernel picked). */
   get localAddress(): UdpEndpoint {
     this.live();
@@ -291,7 +276,7 @@ export class UdpSocket {
    * (0: nothing was waiting). A handler that throws is the caller's bug: the exception
    * propagates and the rest of the batch is dropped.
    */
-  recv(handler: UdpHandler, maxEntries = this.rxN): number {
+  override recv(handler: UdpHandler, maxEntries = this.rxN): number {
     const n = this.recvEntries(maxEntries);
     const { offs, lens, addrs } = this.rx;
     const from = this.from;
@@ -435,59 +420,6 @@ export class UdpSocket {
     return this.n.send(start, count, timeoutMs);
   }
 
-  /**
-   * Blocks this thread until the socket is readable, `kickFd` (an eventfd, see
-   * `Doorbell.setKickFd`) is kicked, or `timeoutMs` passes (-1: no limit). For worker threads.
-   * Returns true when the socket is readable.
-   */
-  wait(timeoutMs: number, kickFd = -1): boolean {
-    if (this.isClosed) throw new ClosedError('UdpSocket');
-    this.b.waitFds(this.waitFds, kickFd, timeoutMs, this.waitReady);
-    return this.waitReady[0] !== 0;
-  }
-
-  /** As `wait`, on a libuv pool thread: for threads that must keep their event loop running. */
-  async waitAsync(timeoutMs: number, kickFd = -1): Promise<boolean> {
-    if (this.isClosed) throw new ClosedError('UdpSocket');
-    const r = (await this.b.waitFdsAsync([this.waitFds[0]!], kickFd, timeoutMs)) as number[];
-    return r[0] !== 0;
-  }
-
-  /**
-   * Receives on this thread's event loop until closed: waits with `waitFdsAsync` (holding one
-   * libuv pool thread while idle: with several sockets, raise UV_THREADPOOL_SIZE or use a worker
-   * and `wait`), then hands each batch to `handler`. The promise settles when the socket is
-   * closed (it rejects with what a handler threw, after closing the socket).
-   * @throws {PktError} ERR_PKT_CONFIG when already started.
-   */
-  start(handler: UdpHandler): Promise<void> {
-    if (this.isClosed) throw new ClosedError('UdpSocket');
-    if (this.loop !== null) throw new PktError('ERR_PKT_CONFIG', 'UdpSocket.start: already started');
-    if (typeof handler !== 'function') throw new PktTypeError('UdpSocket.start: handler must be a function');
-    this.loopKick = this.b.eventfdCreate();
-    this.loop = this.run(handler);
-    return this.loop;
-  }
-
-  private async run(handler: UdpHandler): Promise<void> {
-    const fds = [this.waitFds[0]!];
-    try {
-      while (!this.isClosed) {
-        // At most 16 batches per wake, so a flood cannot starve the event loop.
-        for (let i = 0; i < 16 && !this.isClosed && this.recv(handler) > 0; i++);
-        if (this.isClosed) break;
-        await this.b.waitFdsAsync(fds, this.loopKick, -1);
-      }
-    } catch (err) {
-      this.isClosed = true;
-      throw err;
-    } finally {
-      this.n.close();
-      this.b.fdClose(this.loopKick);
-      this.loopKick = -1;
-    }
-  }
-
   /** Counters (native and JavaScript side). */
   stats(): UdpSocketStats {
     const s = this.n.stats() as UdpSocketStats;
@@ -502,16 +434,12 @@ export class UdpSocket {
    * running it returns a promise that resolves once the loop has stopped and the descriptor
    * is closed (the loop's wait must end before its descriptor may be closed).
    */
-  close(): void | Promise<void> {
-    if (this.closing !== null) return this.closing;
-    if (this.isClosed && this.loop === null) return;
+  override close(): void | Promise<void> {
     if (!this.isClosed) this.flush(0);
-    this.isClosed = true;
-    if (this.loop !== null) {
-      this.b.eventfdKick(this.loopKick);
-      this.closing = this.loop.catch(() => {});
-      return this.closing;
-    }
+    return super.close();
+  }
+
+  protected override closeNative(): void {
     this.n.close();
   }
 

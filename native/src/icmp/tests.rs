@@ -87,14 +87,14 @@ struct Rx {
     offs: Vec<i32>,
     lens: Vec<i32>,
     recs: Vec<i32>,
-    scratch: RxScratch,
+    scratch: MsgScratch,
 }
 
 const SLOT: usize = 256;
 
 impl Rx {
     fn new(n: usize) -> Self {
-        Rx { data: vec![0xa5; n * SLOT], offs: (0..n).map(|i| (i * SLOT) as i32).collect(), lens: vec![0; n], recs: vec![0; n * ADDR_WORDS], scratch: RxScratch::default() }
+        Rx { data: vec![0xa5; n * SLOT], offs: (0..n).map(|i| (i * SLOT) as i32).collect(), lens: vec![0; n], recs: vec![0; n * ADDR_WORDS], scratch: MsgScratch::default() }
     }
     /// Receives until `want` replies arrived (or 2 s passed); returns how many.
     fn until(&mut self, fd: i32, want: usize, cap: usize) -> usize {
