@@ -17,6 +17,7 @@ import { l2Rows } from './l2.bench.js';
 import { vclientRows } from './vclient.bench.js';
 import { vtcpEngineRows } from './vtcp-engine.bench.js';
 import { wgRows } from './wg.bench.js';
+import { slirpRows } from './slirp.bench.js';
 import { machineLine, markdownTable, runSuite, runSuiteIsolated, writeDocsSection, type Row, type RowResult } from './harness.js';
 
 /**
@@ -31,6 +32,7 @@ const SUITES: Record<string, { url: string; name: string; make: () => Row[]; aft
   'vtcp-engine': { url: new URL('./vtcp-engine.bench.js', import.meta.url).href, name: 'vtcpEngineRows', make: vtcpEngineRows },
   vclient: { url: new URL('./vclient.bench.js', import.meta.url).href, name: 'vclientRows', make: vclientRows },
   wg: { url: new URL('./wg.bench.js', import.meta.url).href, name: 'wgRows', make: wgRows },
+  'slirp-udp': { url: new URL('./slirp.bench.js', import.meta.url).href, name: 'slirpRows', make: slirpRows },
   aead: { url: new URL('./aead.bench.js', import.meta.url).href, name: 'aeadRows', make: aeadRows, after: aeadReport },
 };
 
