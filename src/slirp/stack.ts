@@ -13,7 +13,7 @@
  *
  * What a virtual host sees: the Stack's address (`addr`) answers pings; with `hostLoopback` TCP,
  * UDP and pings to it reach the host's loopback (127.0.0.1 / ::1), as slirp4netns's 10.0.2.2; `dns`
- * is a resolver address forwarded to the host's. Every other destination is proxied through a
+ * (and `dns6`) is a resolver address forwarded to `dnsServers` (default: the host's). Every other destination is proxied through a
  * real socket when the egress policy (policy.ts) allows it; a denied one is answered with ICMP
  * Destination Unreachable (administratively prohibited).
  *
@@ -35,8 +35,10 @@
  * per attempt (`dnsTimeoutMs`), the next server on a timeout, a timed-out server demoted for
  * `dnsDemoteMs`; replies are relayed only from the server asked, with the query's id and question.
  *
- * Not supported: IP fragments (dropped, counted), UDP from the real side before the virtual host has sent on that flow (no inbound UDP
- * forwarding), ICMP errors from the real side relayed to the virtual host.
+ * Not supported: IP fragments (dropped, counted), UDP from the real side before the virtual host
+ * has sent on that flow (no inbound UDP forwarding), ICMP errors from the real side relayed to the
+ * virtual host (a connected flow socket sees the port unreachable; it is counted natively, not
+ * relayed), DNS over TCP failover (TCP port 53 goes to the first server not demoted).
  *
  * Not concurrent: one thread owns the Stack, its namespaces and their sockets.
  */
