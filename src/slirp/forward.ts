@@ -11,8 +11,7 @@ import type { L3Device } from '../core/device.js';
 import { IpAddr } from '../wire/addr.js';
 import { intInRange } from '../errors.js';
 import type { Conn } from '../vtcp/conn.js';
-import type { SlirpHost } from './host.js';
-import type { Space } from './space.js';
+import type { SlirpHost, Space } from './space.js';
 
 export interface ForwardOptions {
   /** Host port to listen on (0: any free port; see `PortForward.port`). */

@@ -1,14 +1,11 @@
 /**
- * What a slirp `Space` (space.ts) needs from its `Stack` (stack.ts): limits, counters, the clock,
- * the socket factory, and the decisions that need the Stack's configuration (where a SYN really
- * goes, how to say a destination is unreachable). An interface so that space.ts does not import
- * stack.ts.
+ * The vocabulary the slirp files share with their `Stack` (stack.ts): drop reasons, limits,
+ * counters, the socket factory. It imports no other slirp file; what each part needs of the Stack
+ * is an interface beside that part (`SlirpHost` in space.ts, `UdpHost` in udp.ts, `DnsHost` in
+ * dns.ts), so that none of them imports stack.ts.
  */
 
 import type * as net from 'node:net';
-import type { Clock } from '../core/clock.js';
-import type { HeldSyn } from '../vtcp/stack.js';
-import type { Space } from './space.js';
 
 /** Why the slirp Stack dropped a packet or refused a flow: the keys of `SlirpStats.drops`. */
 export const SlirpDrop = {
@@ -98,18 +95,3 @@ export interface SlirpCounters {
 }
 
 export type ConnectFn = (opts: net.NetConnectOpts & { host: string; port: number }) => net.Socket;
-
-export interface SlirpHost {
-  readonly limits: SlirpLimits;
-  readonly counters: SlirpCounters;
-  readonly clock: Clock;
-  readonly connect: ConnectFn;
-  /**
-   * Where a held SYN really goes: {host, port}, or false for a RST, or null when the Stack has
-   * answered (ICMP) or dropped it itself.
-   */
-  tcpTarget(space: Space, syn: HeldSyn): { host: string; port: number } | false | null;
-  /** Sends the virtual host an ICMP Destination Unreachable about `packet`. */
-  unreachable(space: Space, packet: Uint8Array, family: 4 | 6): void;
-  drop(reason: SlirpDrop): void;
-}

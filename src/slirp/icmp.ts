@@ -35,9 +35,8 @@ import { ICMP_ADDR_WORDS, IcmpEchoSocket, IcmpWaiter, IcmpWord } from '../native
 import { be16, be32, be32i } from '../wire/bytes.js';
 import { Icmpv4Type } from '../wire/icmpv4.js';
 import { Icmpv6Type } from '../wire/icmpv6.js';
-import type { SlirpHost } from './host.js';
 import { PacketBuilder } from './packets.js';
-import type { Space } from './space.js';
+import type { SlirpHost, Space } from './space.js';
 
 export interface SlirpIcmpOptions {
   /** Forward Echo to other destinations (default true; false: own addresses only, as without the addon). */

@@ -24,9 +24,29 @@ import type { IpPrefix } from '../wire/addr.js';
 import type { Conn } from '../vtcp/conn.js';
 import { TcpStack, type HeldSyn } from '../vtcp/stack.js';
 import { TcpProxy } from './tcp-proxy.js';
-import type { SlirpHost } from './host.js';
-import { UdpTable } from './udp.js';
+import type { ConnectFn, SlirpCounters, SlirpDrop, SlirpLimits } from './host.js';
+import { UdpTable } from './udp-flow.js';
 import { loadNative } from '../native/index.js';
+
+/**
+ * What a `Space` needs from its `Stack` (stack.ts): limits, counters, the clock, the socket
+ * factory, and the decisions that need the Stack's configuration (where a SYN really goes, how to
+ * say a destination is unreachable). An interface so that space.ts does not import stack.ts.
+ */
+export interface SlirpHost {
+  readonly limits: SlirpLimits;
+  readonly counters: SlirpCounters;
+  readonly clock: Clock;
+  readonly connect: ConnectFn;
+  /**
+   * Where a held SYN really goes: {host, port}, or false for a RST, or null when the Stack has
+   * answered (ICMP) or dropped it itself.
+   */
+  tcpTarget(space: Space, syn: HeldSyn): { host: string; port: number } | false | null;
+  /** Sends the virtual host an ICMP Destination Unreachable about `packet`. */
+  unreachable(space: Space, packet: Uint8Array, family: 4 | 6): void;
+  drop(reason: SlirpDrop): void;
+}
 
 function noop(): void {}
 
@@ -84,7 +104,7 @@ export class Space {
   readonly pending = new Map<number, PendingDial>();
   pendingCount = 0;
   readonly proxies = new Set<TcpProxy>();
-  /** The UDP flows (udp.ts). */
+  /** The UDP flows (udp-flow.ts). */
   readonly udp = new UdpTable();
   closed = false;
   private readonly host: SlirpHost;

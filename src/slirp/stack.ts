@@ -6,7 +6,7 @@
  *
  *   send(p) / dev handler ─► input: IPv4/IPv6 checks, broadcast filter
  *        ├─ TCP  ─► the namespace's vtcp TcpStack ─onSyn─► policy ─► async net.connect (space.ts)
- *        ├─ UDP  ─► flow table (src, sport, dst, dport) ─► a real socket per flow (udp.ts)
+ *        ├─ UDP  ─► flow table (src, sport, dst, dport) ─► a real socket per flow (udp.ts, udp-flow.ts)
  *        │          the virtual DNS address, port 53 ─► the upstream resolvers, failover (dns.ts)
  *        └─ ICMP ─► Echo to the Stack's own and resolver addresses answered here; to the rest,
  *                   policy ─► the namespace's ICMP echo socket (icmp.ts); other ICMP dropped
@@ -59,11 +59,12 @@ import { IpProto } from '../wire/ipv4.js';
 import { Ipv6View } from '../wire/ipv6.js';
 import { WireStatus } from '../wire/status.js';
 import type { HeldSyn } from '../vtcp/stack.js';
-import { SlirpDrop, type ConnectFn, type SlirpCounters, type SlirpHost, type SlirpLimits } from './host.js';
+import { SlirpDrop, type ConnectFn, type SlirpCounters, type SlirpLimits } from './host.js';
 import { PacketBuilder } from './packets.js';
 import { EgressPolicy, type EgressPolicyOptions } from './policy.js';
-import { Space } from './space.js';
-import { SlirpUdp, UdpTarget, checkUdpMode, type UdpHost, type UdpMode } from './udp.js';
+import { Space, type SlirpHost } from './space.js';
+import { SlirpUdp, checkUdpMode, type UdpHost, type UdpMode } from './udp.js';
+import { UdpTarget } from './udp-flow.js';
 import { DnsForwarder, type DnsHost } from './dns.js';
 import { PortForward, type ForwardOptions } from './forward.js';
 import { EchoForwarder, type SlirpIcmpOptions } from './icmp.js';
