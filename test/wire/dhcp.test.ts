@@ -10,7 +10,6 @@ import {
   DHCP_SERVER_PORT,
   DhcpMessageType,
   DhcpOp,
-  DhcpOption,
   DhcpOptionCursor,
   DhcpView,
   decodeDhcp,
