@@ -19,8 +19,10 @@
  * Per data packet nothing is allocated (test/wg/device-alloc.test.ts): the transmit buffer,
  * views cached per size, and a coarse time cell instead of a clock read (coarse-time.ts).
  *
- * Unknown public keys can be authorised at run time (`onUnknownPeer`, asked only after the
- * initiation authenticated); wg-quick files are read and written by wg-quick.ts.
+ * Peers as configured live in peer-registry.ts: the peer and AllowedIPs tables, isolation, the
+ * peer limit, the checks of a peer's configuration, and run-time authorisation of unknown keys
+ * (`onUnknownPeer`, asked only after the initiation authenticated). The device reads those tables
+ * on its packet paths; only the registry writes them. wg-quick files: wg-quick.ts.
  * Concentrators (concentrator.ts) give each peer its own inner device: `peer.sink` takes the
  * peer's packets, `sendToPeer` sends to it, and `isolatePeers` gives each peer its own
  * AllowedIPs table so that peers may share inner addresses. Under a handshake storm the
@@ -32,11 +34,11 @@
 import { randomFillSync } from 'node:crypto';
 import { systemClock, type Clock } from '../core/clock.js';
 import type { AddrListener, L3Device, PacketHandler } from '../core/device.js';
-import { ClosedError, ConfigError, PktError, PktTypeError, intInRange } from '../errors.js';
+import { ClosedError, ConfigError, PktTypeError, intInRange } from '../errors.js';
 import type { CreateAeadOptions } from '../native/aead.js';
 import { IpPrefix } from '../wire/addr.js';
-import { AllowedIps } from './allowed-ips.js';
-import { ENDPOINT_WORDS, formatEndpoint, parseEndpoint, sameEndpoint, type WgBind } from './bind.js';
+import type { AllowedIps } from './allowed-ips.js';
+import { ENDPOINT_WORDS, sameEndpoint, type WgBind } from './bind.js';
 import {
   COOKIE_REPLY_LEN, DEFAULT_MTU, INITIATION_LEN, MAX_PEERS, MessageType, REJECT_AFTER_TIME_MS, REKEY_AFTER_TIME_MS, REKEY_ON_RECEIVE_AGE_MS, REKEY_TIMEOUT_MS,
   RESPONSE_LEN, TAG_LEN, TAI64N_LEN, TRANSPORT_HEADER_LEN, TRANSPORT_MAX_LEN,
@@ -46,15 +48,14 @@ import { HandshakeGate } from './cookie.js';
 import { generateKeyPair, keyToBase64, toKey } from './crypto.js';
 import { Handshake, StaticIdentity, beginSession, consumeInitiation, consumeResponse, createInitiation, createResponse, responseReceiver } from './noise.js';
 import { HandshakeOffload } from './handshake-offload.js';
-import { peerInfo, type WgDeviceInfo, type WgDeviceOptions, type WgPeerConfig } from './config.js';
+import type { WgDeviceInfo, WgDeviceOptions, WgPeerConfig } from './config.js';
 export type { WgDeviceInfo, WgDeviceOptions, WgPeerConfig, WgPeerInfo } from './config.js';
-import { PeerStat, WgPeer, type PeerHost } from './peer.js';
-import { IndexTable, PeerTable } from './tables.js';
+import { PeerStat, type PeerHost, type WgPeer } from './peer.js';
+import { PeerRegistry } from './peer-registry.js';
+import { IndexTable, type PeerTable } from './tables.js';
 import { WgDrop, WgDropCounters } from './stats.js';
 import { Keypair, TransportBatch, innerPacketLength, isTransport, openTransport, sealTransport, transportReceiver } from './transport.js';
 
-/** Bound on one peer's prefixes when peers are isolated (each has its own table). */
-const PEER_PREFIXES_MAX = 4096;
 /** Longest a data-path age check can lag the clock (coarse-time.ts). */
 const COARSE_TICK_MS = 50;
 
@@ -70,18 +71,15 @@ export class WgDevice implements L3Device {
   readonly #wall: () => number;
   readonly #random: (b: Uint8Array) => void;
   readonly #aead: CreateAeadOptions;
-  readonly #maxPeers: number;
   readonly #gate: HandshakeGate;
-  readonly #onUnknownPeer: WgDeviceOptions['onUnknownPeer'];
   readonly #onHandshake: ((peer: WgPeer) => void) | null;
-  readonly #onPeerRemoved: ((peer: WgPeer) => void) | null;
-  readonly #isolate: boolean;
   readonly #offload: HandshakeOffload | null;
   readonly #sendRaw = (d: Uint8Array, to: Int32Array, toOff: number): void => this.#bind.send(d, to, toOff);
-  readonly #allowed = new AllowedIps<WgPeer>();
+  /** Peers as configured (peer-registry.ts); `#allowed` and `#peers` are its tables, read here per packet without a call. */
+  readonly #registry: PeerRegistry;
+  readonly #allowed: AllowedIps<WgPeer>;
+  readonly #peers: PeerTable;
   readonly #indices: IndexTable;
-  readonly #peers = new PeerTable();
-  readonly #host: PeerHost;
   // Buffers: transmit (headroom for the transport header, room for padding and tag), handshake
   // messages, receive delivery cache, scratch for randomness and cookie source bytes.
   readonly #tx: Uint8Array;
@@ -116,11 +114,8 @@ export class WgDevice implements L3Device {
     this.#aead = opts.aead ?? {};
     this.mtu = intInRange('WgDevice mtu', opts.mtu ?? DEFAULT_MTU, 576, TRANSPORT_MAX_LEN - TRANSPORT_HEADER_LEN - TAG_LEN);
     this.#listenPort = intInRange('WgDevice listenPort', opts.listenPort ?? 0, 0, 65535);
-    this.#maxPeers = intInRange('WgDevice maxPeers', opts.maxPeers ?? MAX_PEERS, 1, MAX_PEERS);
-    this.#onUnknownPeer = opts.onUnknownPeer ?? null;
+    const maxPeers = intInRange('WgDevice maxPeers', opts.maxPeers ?? MAX_PEERS, 1, MAX_PEERS);
     this.#onHandshake = opts.onHandshake ?? null;
-    this.#onPeerRemoved = opts.onPeerRemoved ?? null;
-    this.#isolate = opts.isolatePeers === true;
     this.#gate = new HandshakeGate(this.identity, this.#random, this.drops, opts.underLoad ?? null);
     this.#indices = new IndexTable(this.#random);
     this.#txViews = new Array<Uint8Array | undefined>(this.mtu + TRANSPORT_HEADER_LEN + TAG_LEN + 1).fill(undefined);
@@ -130,7 +125,7 @@ export class WgDevice implements L3Device {
     this.#coarse = new CoarseTime(this.clock, COARSE_TICK_MS);
     this.#time = this.#coarse.cell;
     this.#jitter = new Jitter(this.#random);
-    this.#host = {
+    const host: PeerHost = {
       clock: this.clock,
       time: this.#time,
       syncTime: () => device.#coarse.sync(),
@@ -140,6 +135,11 @@ export class WgDevice implements L3Device {
       sendStaged: (peer) => device.#sendStaged(peer),
       dropIndex: (index) => device.#indices.delete(index),
     };
+    this.#registry = new PeerRegistry({
+      identity: this.identity, host, maxPeers, isolate: opts.isolatePeers === true, onUnknown: opts.onUnknownPeer ?? null, onRemoved: opts.onPeerRemoved ?? null,
+    });
+    this.#allowed = this.#registry.allowed;
+    this.#peers = this.#registry.peers;
     this.#offload = opts.handshakeOffload === undefined || opts.handshakeOffload === null ? null : new HandshakeOffload(opts.handshakeOffload, {
       identity: this.identity,
       drops: this.drops,
@@ -147,8 +147,8 @@ export class WgDevice implements L3Device {
       random: this.#random,
       syncTime: () => device.#coarse.sync(),
       findPeer: (key) => device.#peers.find(key),
-      mayEnrol: () => device.#onUnknownPeer !== null && device.#peers.size < device.#maxPeers,
-      enrol: (hs, from) => device.#enrol(hs, from, 0),
+      mayEnrol: () => device.#registry.mayEnrol,
+      enrol: (hs, from) => device.#registry.enrol(hs, from, 0),
       initiationReceived: (peer, from) => device.#initiationReceived(peer, from, 0),
       newHandshakeIndex: (peer) => device.#indices.newHandshakeIndex(peer),
       finishResponse: (peer, index, msg, now) => device.#finishResponse(peer, index, msg, now),
@@ -171,12 +171,12 @@ export class WgDevice implements L3Device {
   }
 
   get maxPeers(): number {
-    return this.#maxPeers;
+    return this.#registry.maxPeers;
   }
 
   /** The peers in the order they were added (a copy; cold path). */
   peerList(): WgPeer[] {
-    return this.#peers.list.slice();
+    return this.#registry.list();
   }
 
   /**
@@ -198,62 +198,25 @@ export class WgDevice implements L3Device {
 
   /**
    * Adds a peer, or updates the one with that public key (wg set ... peer).
-   * @throws {PktTypeError} on a malformed key, endpoint or prefix; {PktError} ERR_PKT_LIMIT past maxPeers.
+   * @throws {ClosedError} after close; {PktTypeError} on a malformed key, endpoint or prefix;
+   * {PktError} ERR_PKT_LIMIT past maxPeers; {ConfigError} for our own public key.
    */
   addPeer(cfg: WgPeerConfig): WgPeer {
     if (this.#closed) throw new ClosedError('WgDevice');
-    // Everything is parsed and checked before anything changes: a bad field leaves no half peer.
-    const pub = toKey('publicKey', cfg.publicKey);
-    const psk = cfg.presharedKey === undefined || cfg.presharedKey === null ? null : toKey('presharedKey', cfg.presharedKey);
-    const endpoint = cfg.endpoint === undefined || cfg.endpoint === null ? null : parseEndpoint(cfg.endpoint);
-    const prefixes = (cfg.allowedIps ?? []).map((p) => IpPrefix.from(p));
-    const keepalive = cfg.persistentKeepalive === undefined ? -1 : intInRange('persistentKeepalive', cfg.persistentKeepalive, 0, 65535);
-    let peer = this.#peers.find(pub);
-    if (peer === null) {
-      if (this.#peers.size >= this.#maxPeers) throw new PktError('ERR_PKT_LIMIT', `WgDevice: at most ${this.#maxPeers} peers`);
-      let same = 0;
-      for (let i = 0; i < 32; i++) same |= pub[i]! ^ this.identity.publicKey[i]!;
-      if (same === 0) throw new ConfigError('WgDevice: a peer cannot have our own public key');
-      peer = this.#newPeer(pub, new Handshake(this.identity, pub, psk));
-    } else if (psk !== null) {
-      peer.handshake.psk = psk;
-    }
-    if (endpoint !== null) peer.endpoint.set(endpoint);
-    const table = this.#table(peer);
-    for (const p of prefixes) table.insert(p, peer);
-    if (keepalive >= 0 && peer.setPersistentKeepalive(keepalive)) peer.sendKeepalive();
-    return peer;
+    return this.#registry.add(cfg);
   }
 
   /** Removes a peer (wg set ... peer KEY remove): its keys, indices, routes and timers go. */
   removePeer(publicKey: Uint8Array | string): boolean {
-    const peer = this.#peers.find(toKey('publicKey', publicKey));
+    const peer = this.#registry.find(publicKey);
     if (peer === null) return false;
-    peer.removed = true;
-    peer.stopTimers();
-    peer.zeroAll();
-    this.#table(peer).removeOwner(peer);
-    this.#peers.remove(peer);
-    peer.sink = null;
-    if (this.#onPeerRemoved !== null) this.#onPeerRemoved(peer);
+    this.#registry.remove(peer);
     return true;
-  }
-
-  #newPeer(pub: Uint8Array, hs: Handshake): WgPeer {
-    const peer = new WgPeer(this.#host, pub, hs, TRANSPORT_MAX_LEN - TRANSPORT_HEADER_LEN - TAG_LEN);
-    if (this.#isolate) peer.allowed = new AllowedIps<WgPeer>(PEER_PREFIXES_MAX);
-    this.#peers.add(peer);
-    return peer;
-  }
-
-  /** The AllowedIPs table that holds `peer`'s prefixes. */
-  #table(peer: WgPeer): AllowedIps<WgPeer> {
-    return peer.allowed ?? this.#allowed;
   }
 
   /** `peer`'s allowed prefixes (cold path). */
   allowedIpsOf(peer: WgPeer): IpPrefix[] {
-    return this.#table(peer).prefixesOf(peer);
+    return this.#registry.prefixesOf(peer);
   }
 
   /** Handshake jobs in the worker pool now, and responses sent from pool results (0 without offload). */
@@ -263,20 +226,21 @@ export class WgDevice implements L3Device {
 
   /** The peer with `publicKey`, or null. */
   peer(publicKey: Uint8Array | string): WgPeer | null {
-    return this.#peers.find(toKey('publicKey', publicKey));
+    return this.#registry.find(publicKey);
   }
 
   get peerCount(): number {
-    return this.#peers.size;
+    return this.#registry.size;
   }
 
-  /** Replaces a peer's allowed IPs (replace_allowed_ips=true). */
+  /**
+   * Replaces a peer's allowed IPs (replace_allowed_ips=true).
+   * @throws {ConfigError} for an unknown peer; {PktTypeError} on a malformed prefix.
+   */
   setAllowedIps(publicKey: Uint8Array | string, prefixes: (IpPrefix | string)[]): void {
     const peer = this.peer(publicKey);
     if (peer === null) throw new ConfigError('WgDevice: no such peer');
-    const table = this.#table(peer);
-    table.removeOwner(peer);
-    for (const p of prefixes) table.insert(p, peer);
+    this.#registry.setAllowedIps(peer, prefixes);
   }
 
   /** Starts a handshake with a peer now (as adding traffic would). */
@@ -291,7 +255,7 @@ export class WgDevice implements L3Device {
     return {
       publicKey: keyToBase64(this.identity.publicKey),
       listenPort: this.#listenPort,
-      peers: this.#peers.list.map((p) => peerInfo(p, this.#table(p).prefixesOf(p))),
+      peers: this.#registry.infos(),
       drops: this.drops.snapshot(),
     };
   }
@@ -362,11 +326,7 @@ export class WgDevice implements L3Device {
     if (this.#closed) return;
     this.#closed = true;
     this.#coarse.stop();
-    for (const p of this.#peers.list) {
-      p.removed = true;
-      p.stopTimers();
-      p.zeroAll();
-    }
+    this.#registry.stopAll();
     this.#bind.close();
   }
 
@@ -446,7 +406,8 @@ export class WgDevice implements L3Device {
       this.drops.add(WgDrop.BadInnerPacket);
       return -1;
     }
-    if (this.#table(peer).lookupSource(d, p, inner) !== peer) {
+    // The registry's tableOf(peer), inlined: a field load, no call per packet.
+    if ((peer.allowed ?? this.#allowed).lookupSource(d, p, inner) !== peer) {
       this.drops.add(WgDrop.SourceNotAllowed);
       return -1;
     }
@@ -536,10 +497,10 @@ export class WgDevice implements L3Device {
       found = this.#peers.find(key);
       if (found !== null) return found.handshake;
       // An unknown key: consume on a handshake of its own; ask only once it authenticated.
-      return this.#onUnknownPeer === null || this.#peers.size >= this.#maxPeers ? null : new Handshake(this.identity, key, null);
+      return this.#registry.mayEnrol ? new Handshake(this.identity, key, null) : null;
     });
     if (typeof r === 'number') return this.drops.add(r);
-    const peer = (found as WgPeer | null) ?? this.#enrol(r, from, fromOff);
+    const peer = (found as WgPeer | null) ?? this.#registry.enrol(r, from, fromOff);
     if (peer === null) return this.drops.add(WgDrop.UnknownPeer);
     this.#initiationReceived(peer, from, fromOff);
     // Respond in the same synchronous step: nothing may reuse the handshake slot in between.
@@ -552,30 +513,6 @@ export class WgDevice implements L3Device {
     peer.stats[PeerStat.RxBytes]! += INITIATION_LEN;
     peer.traversal();
     peer.anyAuthenticatedReceived();
-  }
-
-  /** onUnknownPeer: a peer made around the authenticated handshake `hs`, or null (refused). */
-  #enrol(hs: Handshake, from: Int32Array, fromOff: number): WgPeer | null {
-    let cfg: Omit<WgPeerConfig, 'publicKey' | 'endpoint'> | null;
-    let prefixes: IpPrefix[];
-    try {
-      cfg = this.#onUnknownPeer!(Uint8Array.from(hs.remoteStatic), formatEndpoint(from, fromOff));
-      if (cfg === null || cfg === undefined) return null;
-      prefixes = (cfg.allowedIps ?? []).map((p) => IpPrefix.from(p));
-      if (cfg.presharedKey !== undefined && cfg.presharedKey !== null) hs.psk = toKey('presharedKey', cfg.presharedKey);
-    } catch {
-      return null;
-    }
-    const peer = this.#newPeer(hs.remoteStatic, hs);
-    try {
-      for (const p of prefixes) this.#table(peer).insert(p, peer);
-    } catch {
-      this.removePeer(peer.publicKey); // AllowedIPs table full: refuse rather than throw here
-      return null;
-    }
-    const ka = cfg.persistentKeepalive ?? 0;
-    if (Number.isInteger(ka) && ka > 0 && ka <= 65535) peer.setPersistentKeepalive(ka);
-    return peer;
   }
 
   #receiveResponse(d: Uint8Array, from: Int32Array, fromOff: number): void {
