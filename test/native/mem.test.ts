@@ -17,6 +17,7 @@ import { seededBytes } from '../helpers/bytes.js';
 
 const n = loadNative();
 const ADDON = n !== null && typeof n.memCopy === 'function';
+// Skipped only when the addon is not built (CI builds it): each title then says so (`why`).
 const t_ = ADDON ? test : test.skip;
 const why = ADDON ? '' : ` (skipped: the addon is not built, looked for ${nativePath()})`;
 

@@ -8,42 +8,54 @@ import { IpProto, emitIpv4, newIpv4Fields } from '../../src/wire/ipv4.js';
 import { emitIpv6, newIpv6Fields } from '../../src/wire/ipv6.js';
 import { emitUdpV4, emitUdpV6, newUdpFields } from '../../src/wire/udp.js';
 
-export function udp4(src: string, sport: number, dst: string, dport: number, data: Uint8Array): Uint8Array {
-  const p = new Uint8Array(28 + data.length);
-  p.set(data, 28);
-  const u = newUdpFields();
-  u.srcPort = sport;
-  u.dstPort = dport;
-  u.payloadLen = data.length;
-  emitUdpV4(u, p, 20, parseIPv4(src), parseIPv4(dst));
+/** A zeroed IPv4 packet with its header written (transport bytes after byte 20 left to the caller). */
+function ipv4Packet(src: string, dst: string, protocol: number, payloadLen: number): Uint8Array {
+  const p = new Uint8Array(20 + payloadLen);
   const ip = newIpv4Fields();
   ip.src = parseIPv4(src);
   ip.dst = parseIPv4(dst);
-  ip.protocol = IpProto.UDP;
-  ip.payloadLen = 8 + data.length;
+  ip.protocol = protocol;
+  ip.payloadLen = payloadLen;
   emitIpv4(ip, p, 0);
   return p;
 }
 
-export function udp6(src: string, sport: number, dst: string, dport: number, data: Uint8Array): Uint8Array {
-  const p = new Uint8Array(48 + data.length);
+/** The same for IPv6 (transport after byte 40; the pseudo-header addresses are at 8 and 24). */
+function ipv6Packet(src: string, dst: string, nextHeader: number, payloadLen: number): Uint8Array {
+  const p = new Uint8Array(40 + payloadLen);
   const ip = newIpv6Fields();
   ip.src = parseIPv6(src);
   ip.dst = parseIPv6(dst);
-  ip.nextHeader = IpProto.UDP;
-  ip.payloadLen = 8 + data.length;
+  ip.nextHeader = nextHeader;
+  ip.payloadLen = payloadLen;
   emitIpv6(ip, p, 0);
-  p.set(data, 48);
+  return p;
+}
+
+function udpFields(sport: number, dport: number, len: number): ReturnType<typeof newUdpFields> {
   const u = newUdpFields();
   u.srcPort = sport;
   u.dstPort = dport;
-  u.payloadLen = data.length;
-  emitUdpV6(u, p, 40, p, 8, 24);
+  u.payloadLen = len;
+  return u;
+}
+
+export function udp4(src: string, sport: number, dst: string, dport: number, data: Uint8Array): Uint8Array {
+  const p = ipv4Packet(src, dst, IpProto.UDP, 8 + data.length);
+  p.set(data, 28);
+  emitUdpV4(udpFields(sport, dport, data.length), p, 20, parseIPv4(src), parseIPv4(dst));
+  return p;
+}
+
+export function udp6(src: string, sport: number, dst: string, dport: number, data: Uint8Array): Uint8Array {
+  const p = ipv6Packet(src, dst, IpProto.UDP, 8 + data.length);
+  p.set(data, 48);
+  emitUdpV6(udpFields(sport, dport, data.length), p, 40, p, 8, 24);
   return p;
 }
 
 export function echo4(src: string, dst: string, ident: number, seq: number, data: Uint8Array): Uint8Array {
-  const p = new Uint8Array(28 + data.length);
+  const p = ipv4Packet(src, dst, IpProto.ICMP, 8 + data.length);
   p.set(data, 28);
   const f = newIcmpv4Fields();
   f.type = Icmpv4Type.Echo;
@@ -51,23 +63,11 @@ export function echo4(src: string, dst: string, ident: number, seq: number, data
   f.seq = seq;
   f.payloadLen = data.length;
   emitIcmpv4(f, p, 20);
-  const ip = newIpv4Fields();
-  ip.src = parseIPv4(src);
-  ip.dst = parseIPv4(dst);
-  ip.protocol = IpProto.ICMP;
-  ip.payloadLen = 8 + data.length;
-  emitIpv4(ip, p, 0);
   return p;
 }
 
 export function echo6(src: string, dst: string, ident: number, seq: number, data: Uint8Array): Uint8Array {
-  const p = new Uint8Array(48 + data.length);
-  const ip = newIpv6Fields();
-  ip.src = parseIPv6(src);
-  ip.dst = parseIPv6(dst);
-  ip.nextHeader = IpProto.ICMPv6;
-  ip.payloadLen = 8 + data.length;
-  emitIpv6(ip, p, 0);
+  const p = ipv6Packet(src, dst, IpProto.ICMPv6, 8 + data.length);
   p.set(data, 48);
   const f = newIcmpv6Fields();
   f.type = Icmpv6Type.EchoRequest;
