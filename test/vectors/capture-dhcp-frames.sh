@@ -1,8 +1,8 @@
 #!/bin/sh
 # Captures whole DHCP Ethernet frames exchanged by real programs, as vectors for src/dhcp/.
 #
-# Two throwaway network namespaces joined by a veth pair: pktdh-srv runs dnsmasq (10.98.7.1/24),
-# pktdh-cli runs the clients; tcpdump in pktdh-cli records ports 67/68 with their Ethernet
+# Two throwaway network namespaces joined by a veth pair (dhcp-netns.sh): pkdh-srv runs dnsmasq
+# (10.98.7.1/24), pkdh-cli runs the clients; tcpdump in pkdh-cli records ports 67/68 with their Ethernet
 # headers, and a Python reader prints each frame as `label hex`.
 #   run 1: busybox udhcpc: DISCOVER, OFFER, REQUEST, ACK; SIGUSR1 -> renew (unicast REQUEST from
 #          the leased address, ACK); SIGUSR2 -> RELEASE. Its hook script puts the leased address
@@ -11,34 +11,14 @@
 #   run 2: ISC dhclient with a stale lease for 10.96.0.77: INIT-REBOOT REQUEST, NAK, then
 #          DISCOVER, OFFER, REQUEST, ACK; then `dhclient -r`: RELEASE.
 # Nothing outside the two namespaces changes; both are deleted on exit, with every process.
-# Needs root, dnsmasq, udhcpc, dhclient, tcpdump, ethtool, python3.   sh capture-frames.sh > frames.txt
+# Needs root, dnsmasq, udhcpc, dhclient, tcpdump, ethtool, python3.   sh capture-dhcp-frames.sh > frames.txt
 set -eu
-SRV=pktdh-srv
-CLI=pktdh-cli
-WORK=$(mktemp -d /tmp/pktdh.XXXXXX)
-PIDS=''
-cleanup() {
-  for p in $PIDS; do kill "$p" 2>/dev/null || true; done
-  sleep 0.3
-  ip netns del $SRV 2>/dev/null || true
-  ip netns del $CLI 2>/dev/null || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-ip netns add $SRV
-ip netns add $CLI
-ip -n $SRV link add pktdh-s type veth peer name pktdh-c netns $CLI
-ip -n $SRV link set lo up
-ip -n $CLI link set lo up
-ip -n $SRV link set pktdh-s address 02:00:00:98:07:01
-ip -n $CLI link set pktdh-c address 02:00:00:98:07:02
-ip -n $SRV addr add 10.98.7.1/24 dev pktdh-s
-ip -n $SRV link set pktdh-s up
-ip -n $CLI link set pktdh-c up
+. "$(dirname "$0")/dhcp-netns.sh"
+dhcp_netns dh 10.98.7
 # No checksum offload: frames from kernel sockets (dnsmasq, udhcpc's renewal) otherwise leave
 # with a partial UDP checksum that the receiving veth never completes, and the capture shows it.
-ip netns exec $SRV ethtool -K pktdh-s tx off >/dev/null
-ip netns exec $CLI ethtool -K pktdh-c tx off >/dev/null
+ip netns exec "$SRV" ethtool -K "$SIF" tx off >/dev/null
+ip netns exec "$CLI" ethtool -K "$CIF" tx off >/dev/null
 
 cat > "$WORK/hook.sh" <<'HOOK'
 #!/bin/sh
@@ -48,23 +28,14 @@ case "$1" in
 esac
 exit 0
 HOOK
-printf '#!/bin/sh\nexit 0\n' > "$WORK/noop.sh"
-chmod +x "$WORK/hook.sh" "$WORK/noop.sh"
+chmod +x "$WORK/hook.sh"
 
-ip netns exec $SRV dnsmasq --no-daemon --conf-file=/dev/null --port=0 --user=root \
-  --interface=pktdh-s --bind-interfaces --dhcp-authoritative --no-ping \
-  --dhcp-range=10.98.7.50,10.98.7.99,255.255.255.0,1h \
-  --dhcp-option=option:router,10.98.7.1 --dhcp-option=option:dns-server,10.98.7.1 \
-  --dhcp-option=option:domain-name,pktkit.test \
-  --dhcp-leasefile="$WORK/dnsmasq.leases" --pid-file="$WORK/dnsmasq.pid" 2>>"$WORK/dnsmasq.log" &
-PIDS="$PIDS $!"
-ip netns exec $CLI tcpdump -i pktdh-c -U -w "$WORK/all.pcap" 'udp port 67 or udp port 68' 2>>"$WORK/tcpdump.log" &
-TCPDUMP=$!
-PIDS="$PIDS $TCPDUMP"
-sleep 1
+start_dnsmasq --dhcp-option=option:dns-server,10.98.7.1
+start_tcpdump "$WORK/all.pcap"
+sleep 0.5
 
 # Run 1: udhcpc, renew, release.
-ip netns exec $CLI udhcpc -f -i pktdh-c -s "$WORK/hook.sh" -x hostname:pktkit-udhcpc -t 3 -T 1 \
+ip netns exec "$CLI" udhcpc -f -i "$CIF" -s "$WORK/hook.sh" -x hostname:pktkit-udhcpc -t 3 -T 1 \
   >"$WORK/udhcpc.log" 2>&1 &
 UDHCPC=$!
 PIDS="$PIDS $UDHCPC"
@@ -72,30 +43,20 @@ sleep 2
 kill -USR1 $UDHCPC; sleep 1.5
 kill -USR2 $UDHCPC; sleep 1
 kill $UDHCPC; wait $UDHCPC 2>/dev/null || true
-ip -n $CLI addr flush dev pktdh-c
+ip -n "$CLI" addr flush dev "$CIF"
 
 # Run 2: dhclient with a stale lease, then release.
 cat > "$WORK/dhclient.conf" <<'CONF'
 send host-name "pktkit-dhclient";
 request subnet-mask, routers, domain-name, domain-name-servers;
 CONF
-cat > "$WORK/dhclient.leases" <<'LEASE'
-lease {
-  interface "pktdh-c";
-  fixed-address 10.96.0.77;
-  option subnet-mask 255.255.255.0;
-  option dhcp-server-identifier 10.96.0.1;
-  renew 4 2037/01/01 00:00:00;
-  rebind 4 2037/01/01 00:00:00;
-  expire 4 2037/01/01 00:00:00;
-}
-LEASE
-ip netns exec $CLI dhclient -1 -v -cf "$WORK/dhclient.conf" -sf "$WORK/noop.sh" \
-  -lf "$WORK/dhclient.leases" -pf "$WORK/dhclient.pid" pktdh-c >"$WORK/dhclient.log" 2>&1
-ip netns exec $CLI dhclient -r -v -cf "$WORK/dhclient.conf" -sf "$WORK/noop.sh" \
-  -lf "$WORK/dhclient.leases" -pf "$WORK/dhclient.pid" pktdh-c >>"$WORK/dhclient.log" 2>&1
+stale_dhclient_lease "$CIF"
+ip netns exec "$CLI" dhclient -1 -v -cf "$WORK/dhclient.conf" -sf "$WORK/noop.sh" \
+  -lf "$WORK/dhclient.leases" -pf "$WORK/dhclient.pid" "$CIF" >"$WORK/dhclient.log" 2>&1
+ip netns exec "$CLI" dhclient -r -v -cf "$WORK/dhclient.conf" -sf "$WORK/noop.sh" \
+  -lf "$WORK/dhclient.leases" -pf "$WORK/dhclient.pid" "$CIF" >>"$WORK/dhclient.log" 2>&1
 sleep 1
-kill $TCPDUMP; wait $TCPDUMP 2>/dev/null || true
+stop "$TCPDUMP"
 
 python3 - "$WORK/all.pcap" <<'PY'
 import struct, sys
@@ -116,8 +77,4 @@ while off + 16 <= len(data):
         i += 2 + dhcp[i+1]
     print(NAMES.get(t, 'type%d' % t), f.hex())
 PY
-{
-  echo "--- versions"; dnsmasq --version | head -1; udhcpc --help 2>&1 | head -1
-  dhclient --version 2>&1; tcpdump --version 2>&1 | head -1; uname -r
-  echo "--- logs"; cat "$WORK"/*.log
-} >&2
+dhcp_versions >&2

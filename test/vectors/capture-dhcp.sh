@@ -13,61 +13,13 @@
 #      (Option Overload, RFC 2132 §9.3).
 # The clients get a hook script that does nothing, so nothing on the host changes (no address,
 # no /etc/resolv.conf). Prints one line per DHCP message: a label and the UDP payload in hex.
-# dnsmasq runs with --no-ping: its ping of a new address leaves the kernel's ARP entry for it
-# unresolved (the client has no address yet), and the unicast OFFER then never leaves.
-# Everything it creates is deleted on exit. Needs root, dnsmasq, udhcpc, dhclient, tcpdump, tshark.
+# The namespaces, dnsmasq and tcpdump come from dhcp-netns.sh. Everything it creates is deleted on exit. Needs root, dnsmasq, udhcpc, dhclient, tcpdump, tshark.
 #
 #   sh capture-dhcp.sh > dhcp.txt
 set -eu
-
-SRV=pktvb-dsrv
-CLI=pktvb-dcli
-WORK=$(mktemp -d /tmp/pktvb-dhcp.XXXXXX)
-PIDS=''
-
-cleanup() {
-  for p in $PIDS; do kill "$p" 2>/dev/null || true; done
-  sleep 0.3
-  ip netns del $SRV 2>/dev/null || true
-  ip netns del $CLI 2>/dev/null || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-ip netns add $SRV
-ip netns add $CLI
-ip -n $SRV link add pktvb-s type veth peer name pktvb-c netns $CLI
-ip -n $SRV link set lo up
-ip -n $CLI link set lo up
-ip -n $SRV link set pktvb-s address 02:00:00:97:00:01
-ip -n $CLI link set pktvb-c address 02:00:00:97:00:02
-ip -n $SRV addr add 10.97.0.1/24 dev pktvb-s
-ip -n $SRV link set pktvb-s up
-ip -n $CLI link set pktvb-c up
-
-printf '#!/bin/sh\nexit 0\n' > "$WORK/noop.sh"
-chmod +x "$WORK/noop.sh"
-
-start_dnsmasq() { # extra dnsmasq arguments
-  ip netns exec $SRV dnsmasq --no-daemon --conf-file=/dev/null --port=0 --user=root \
-    --interface=pktvb-s --bind-interfaces --dhcp-authoritative --no-ping \
-    --dhcp-range=10.97.0.50,10.97.0.99,255.255.255.0,1h \
-    --dhcp-option=option:router,10.97.0.1 \
-    --dhcp-option=option:dns-server,10.97.0.1,10.97.0.3 \
-    --dhcp-option=option:domain-name,pktkit.test \
-    --dhcp-leasefile="$WORK/dnsmasq.leases" --pid-file="$WORK/dnsmasq.pid" "$@" 2>>"$WORK/dnsmasq.log" &
-  DNSMASQ=$!
-  PIDS="$PIDS $DNSMASQ"
-  sleep 0.5
-}
-stop() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
-
-start_tcpdump() { # pcap file
-  ip netns exec $CLI tcpdump -i pktvb-c -U -w "$1" 'udp port 67 or udp port 68' 2>>"$WORK/tcpdump.log" &
-  TCPDUMP=$!
-  PIDS="$PIDS $TCPDUMP"
-  sleep 0.5
-}
+. "$(dirname "$0")/dhcp-netns.sh"
+dhcp_netns vb 10.97.0
+DNS='--dhcp-option=option:dns-server,10.97.0.1,10.97.0.3'
 
 dump() { # label pcap
   tshark -r "$2" -Y dhcp -T fields -e dhcp.option.dhcp -e udp.payload 2>/dev/null |
@@ -81,9 +33,9 @@ dump() { # label pcap
 }
 
 # Run 1: udhcpc.
-start_dnsmasq
+start_dnsmasq "$DNS"
 start_tcpdump "$WORK/udhcpc.pcap"
-ip netns exec $CLI udhcpc -f -q -n -t 3 -T 1 -i pktvb-c -s "$WORK/noop.sh" -x hostname:pktkit-udhcpc \
+ip netns exec $CLI udhcpc -f -q -n -t 3 -T 1 -i "$CIF" -s "$WORK/noop.sh" -x hostname:pktkit-udhcpc \
   >"$WORK/udhcpc.log" 2>&1
 sleep 0.5
 stop "$TCPDUMP"
@@ -95,20 +47,10 @@ send host-name "pktkit-dhclient";
 send dhcp-client-identifier = hardware;
 request subnet-mask, broadcast-address, routers, domain-name, domain-name-servers, host-name, interface-mtu;
 EOF
-cat > "$WORK/dhclient.leases" <<'EOF'
-lease {
-  interface "pktvb-c";
-  fixed-address 10.96.0.77;
-  option subnet-mask 255.255.255.0;
-  option dhcp-server-identifier 10.96.0.1;
-  renew 4 2037/01/01 00:00:00;
-  rebind 4 2037/01/01 00:00:00;
-  expire 4 2037/01/01 00:00:00;
-}
-EOF
+stale_dhclient_lease "$CIF"
 start_tcpdump "$WORK/dhclient.pcap"
 ip netns exec $CLI dhclient -d -1 -v -cf "$WORK/dhclient.conf" -sf "$WORK/noop.sh" \
-  -lf "$WORK/dhclient.leases" -pf "$WORK/dhclient.pid" pktvb-c >"$WORK/dhclient.log" 2>&1 &
+  -lf "$WORK/dhclient.leases" -pf "$WORK/dhclient.pid" "$CIF" >"$WORK/dhclient.log" 2>&1 &
 DHCLIENT=$!
 PIDS="$PIDS $DHCLIENT"
 for _ in $(seq 1 100); do
@@ -124,21 +66,13 @@ stop "$DNSMASQ"
 # Run 3: an option too big for udhcpc's 576 bytes, so dnsmasq overloads file and sname.
 rm -f "$WORK/dnsmasq.leases"
 hexrun() { seq 0 $(($1 - 1)) | awk -v base="$2" '{ printf "%s%02x", (NR > 1 ? ":" : ""), (base + $1) % 256 }'; }
-start_dnsmasq --dhcp-option-force=224,"$(hexrun 50 0)" --dhcp-option-force=225,"$(hexrun 100 64)" \
+start_dnsmasq "$DNS" --dhcp-option-force=224,"$(hexrun 50 0)" --dhcp-option-force=225,"$(hexrun 100 64)" \
   --dhcp-option-force=226,"$(hexrun 150 128)"
 start_tcpdump "$WORK/overload.pcap"
-ip netns exec $CLI udhcpc -f -q -n -t 3 -T 1 -i pktvb-c -s "$WORK/noop.sh" >"$WORK/udhcpc2.log" 2>&1
+ip netns exec $CLI udhcpc -f -q -n -t 3 -T 1 -i "$CIF" -s "$WORK/noop.sh" >"$WORK/udhcpc2.log" 2>&1
 sleep 0.5
 stop "$TCPDUMP"
 dump overload "$WORK/overload.pcap"
 stop "$DNSMASQ"
 
-{
-  echo "--- versions"
-  dnsmasq --version | head -1
-  udhcpc --help 2>&1 | head -1
-  dhclient --version 2>&1
-  tcpdump --version 2>&1 | head -1
-  echo "--- logs"
-  cat "$WORK"/*.log
-} >&2
+dhcp_versions >&2
