@@ -17,7 +17,7 @@
 import { execFileSync } from 'node:child_process';
 import { AEAD_TAG_LEN, createAead, type Aead, type AeadAlgorithm } from '../src/native/aead.js';
 import { hasNative } from '../src/native/index.js';
-import type { Row, RowResult } from './harness.js';
+import { median, type Row, type RowResult } from './harness.js';
 
 const SLOT = 2048; // a ring slot: 64 B headroom, the packet, two tags
 const HEADROOM = 64;
@@ -144,11 +144,6 @@ function opensslVersion(): string {
   } catch {
     return '';
   }
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
 }
 
 const f1 = (x: number) => (x >= 100 ? x.toFixed(0) : x.toFixed(1));

@@ -36,6 +36,7 @@ import { MessageChannel, Worker, type Transferable } from 'node:worker_threads';
 import { Doorbell } from '../rings/doorbell.js';
 import { closeRing, createRing, ringStats, type RingDescriptor } from '../rings/spsc-ring.js';
 import { CREDIT_BYTES, CTL_BYTES, CTL_PHASE, Phase, type RoleData, type RoleMessage, type RoleReport } from './crosscore-roles.js';
+import { median } from './harness.js';
 
 const ENTRY = new URL('../workers/crosscore-bench.js', import.meta.url);
 
@@ -397,12 +398,6 @@ export interface ResultRow {
   baseline: string | null;
   /** This row's frames/s over the baseline's. */
   ratio: number | null;
-}
-
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const n = s.length;
-  return n % 2 === 1 ? s[(n - 1) / 2]! : (s[n / 2 - 1]! + s[n / 2]!) / 2;
 }
 
 export function summarize(m: Measurement, rounds: readonly RoundResult[]): ResultRow {

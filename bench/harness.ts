@@ -186,6 +186,13 @@ export async function runSuiteIsolated(moduleUrl: string, exportName: string, ro
   return toResults(rows, measures);
 }
 
+/** The median of a sample (the mean of the two middle values for an even count). */
+export function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
 /** A human unit for bytes per second. */
 export function formatRate(bps: number): string {
   const units = ['B/s', 'KB/s', 'MB/s', 'GB/s', 'TB/s'];

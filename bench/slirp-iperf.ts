@@ -27,7 +27,7 @@ import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
 import { Stack, type SlirpLimits } from '../src/slirp/stack.js';
 import { Tun } from '../src/tuntap/index.js';
-import { machineLine, writeDocsSection } from './harness.js';
+import { machineLine, median, writeDocsSection } from './harness.js';
 
 const { values } = parseArgs({
   options: {
@@ -206,12 +206,6 @@ async function measure(p: Path): Promise<number> {
       await gone;
     }
   }
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
 async function main(): Promise<void> {

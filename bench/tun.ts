@@ -59,7 +59,7 @@ import os from 'node:os';
 import { Dataplane } from '../src/dataplane/index.js';
 import { emitIpv4, newIpv4Fields, IpProto } from '../src/wire/ipv4.js';
 import { parseIPv4 } from '../src/wire/addr.js';
-import { machineLine, writeDocsSection } from './harness.js';
+import { machineLine, median, writeDocsSection } from './harness.js';
 
 const { values } = parseArgs({
   options: {
@@ -114,11 +114,6 @@ function slots(p: Uint8Array, count: number): { data: Uint8Array; meta: Int32Arr
 function kernelRx(dev: string): number {
   const j = JSON.parse(sh(['ip', '-n', NS, '-s', '-j', 'link', 'show', 'dev', dev])) as { stats64: { rx: { packets: number } } }[];
   return j[0]!.stats64.rx.packets;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
 }
 
 interface Result {

@@ -17,7 +17,7 @@
 import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import { machineBusyMs, otherCores } from './crosscore.js';
-import { machineLine, writeDocsSection } from './harness.js';
+import { machineLine, median, writeDocsSection } from './harness.js';
 import { PHASE, RECEIVED, STOP, type UdpBenchKind, type UdpRole } from './udp-ctl.js';
 
 const ENTRY = new URL('./udp-roles.js', import.meta.url);
@@ -93,12 +93,6 @@ async function round(spec: RowSpec, warmupMs: number, durationMs: number): Promi
   } finally {
     await Promise.all([tx.worker.terminate(), rx.worker.terminate()]);
   }
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
 function fmtRate(r: number): string {

@@ -22,7 +22,7 @@ import { connectL3 } from '../src/core/connect.js';
 import { Stack } from '../src/slirp/stack.js';
 import { Client } from '../src/vclient/client.js';
 import type { Conn } from '../src/vtcp/conn.js';
-import { machineLine, writeDocsSection } from './harness.js';
+import { machineLine, median, writeDocsSection } from './harness.js';
 
 const { values } = parseArgs({
   options: {
@@ -155,12 +155,6 @@ async function setupPair(): Promise<number> {
   b.close();
   return r;
 }
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((x, y) => x - y);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 
 const worker = new Worker(SERVERS, { eval: true });
 const ports = await new Promise<{ sink: number; one: number }>((r) => worker.once('message', r));

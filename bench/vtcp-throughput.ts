@@ -22,7 +22,7 @@ import { DOORBELL_BYTES, createRing } from '../rings/index.js';
 import { PipeL3 } from '../src/core/pipe.js';
 import type { Conn } from '../src/vtcp/conn.js';
 import { TcpStack } from '../src/vtcp/stack.js';
-import { machineLine, writeDocsSection } from './harness.js';
+import { machineLine, median, writeDocsSection } from './harness.js';
 import type { VtcpWorkerData } from './vtcp-throughput-worker.js';
 
 const TARGET_MBIT = 1000;
@@ -199,10 +199,6 @@ for (let round = 0; round < ROUNDS; round++) {
   }
 }
 
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((x, y) => x - y);
-  return s.length % 2 === 1 ? s[s.length >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
 const lines = ['| Path | Mbit/s (median) | min - max |', '| --- | ---: | ---: |'];
 for (const row of rows) {
   const xs = results.get(row.label)!;

@@ -19,7 +19,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import { machineBusyMs, otherCores } from './crosscore.js';
-import { machineLine } from './harness.js';
+import { machineLine, median } from './harness.js';
 import { genkey, pubkey } from '../src/wg/crypto.js';
 import { LATENCY, PHASE, PINGS_DONE, RECEIVED, STOP, type E2eAead, type E2eResult, type E2eRole, type E2eUdp } from './wg-e2e-worker.js';
 
@@ -77,12 +77,6 @@ function quantile(xs: number[], q: number): number {
   if (xs.length === 0) return NaN;
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor(q * s.length))]!;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
 async function round(spec: RowSpec, warmupMs: number, durationMs: number, pings: number): Promise<RoundResult> {
