@@ -12,8 +12,7 @@ import { IpProto } from '../../src/wire/ipv4.js';
 import { fdCount, icmpSkipReason, pingNetns } from '../helpers/ping-netns.js';
 
 const skip = icmpSkipReason();
-// Skipped only without root or the addon's icmp feature: the test below logs icmpSkipReason()'s reason.
-const run = skip === null ? test.serial : test.skip;
+const run = skip === null ? test.serial : test.skip; // skipped only because of icmpSkipReason() (the next test logs it)
 if (skip !== null) test('ICMP echo socket tests skipped', (t) => t.log(`skipped: ${skip}`) as unknown as void);
 
 const V4_LO = new Uint8Array([127, 0, 0, 1]);

@@ -17,8 +17,7 @@ import { seededBytes } from '../helpers/bytes.js';
 
 const n = loadNative();
 const ADDON = n !== null && typeof n.memCopy === 'function';
-// Skipped only when the addon is not built (CI builds it): each title then says so (`why`).
-const t_ = ADDON ? test : test.skip;
+const t_ = ADDON ? test : test.skip; // skipped only because the addon is not built (the title says so)
 const why = ADDON ? '' : ` (skipped: the addon is not built, looked for ${nativePath()})`;
 
 t_(`memCopy copies ranges between arrays and within one (memmove)${why}`, (t) => {

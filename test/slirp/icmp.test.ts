@@ -18,8 +18,7 @@ import { echo4, echo6 } from './packets.js';
 import { until, vhost } from './helpers.js';
 
 const skip = icmpSkipReason();
-// Skipped only without root or the addon's icmp feature: the test below logs icmpSkipReason()'s reason.
-const run = skip === null ? test.serial : test.skip;
+const run = skip === null ? test.serial : test.skip; // skipped only because of icmpSkipReason() (the next test logs it)
 if (skip !== null) test('slirp ICMP forwarding tests skipped', (t) => t.log(`skipped: ${skip}`) as unknown as void);
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
