@@ -193,6 +193,22 @@ export function median(xs: readonly number[]): number {
   return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
+/**
+ * Runs every row once per round, in order, logging each result to stderr as
+ * `round r/n: <describe>`; returns each row's results in round order.
+ */
+export async function runRounds<R, T>(rows: readonly R[], rounds: number, run: (row: R) => Promise<T>, describe: (row: R, res: T) => string): Promise<T[][]> {
+  const results: T[][] = rows.map(() => []);
+  for (let r = 0; r < rounds; r++) {
+    for (let i = 0; i < rows.length; i++) {
+      const res = await run(rows[i]!);
+      results[i]!.push(res);
+      console.error(`round ${r + 1}/${rounds} ${describe(rows[i]!, res)}`);
+    }
+  }
+  return results;
+}
+
 /** A human unit for bytes per second. */
 export function formatRate(bps: number): string {
   const units = ['B/s', 'KB/s', 'MB/s', 'GB/s', 'TB/s'];

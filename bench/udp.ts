@@ -17,7 +17,7 @@
 import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import { machineBusyMs, otherCores } from './crosscore.js';
-import { machineLine, median, writeDocsSection } from './harness.js';
+import { machineLine, median, runRounds, writeDocsSection } from './harness.js';
 import { PHASE, RECEIVED, STOP, type UdpBenchKind, type UdpRole } from './udp-ctl.js';
 
 const ENTRY = new URL('./udp-roles.js', import.meta.url);
@@ -111,14 +111,7 @@ const rounds = Number(values.rounds);
 const warmupMs = Number(values.warmup);
 const durationMs = Number(values.duration);
 
-const results: RoundResult[][] = ROWS.map(() => []);
-for (let r = 0; r < rounds; r++) {
-  for (let i = 0; i < ROWS.length; i++) {
-    const res = await round(ROWS[i]!, warmupMs, durationMs);
-    results[i]!.push(res);
-    console.error(`round ${r + 1}/${rounds} ${ROWS[i]!.label}: ${fmtRate(res.rate)}`);
-  }
-}
+const results = await runRounds(ROWS, rounds, (row) => round(row, warmupMs, durationMs), (row, res) => `${row.label}: ${fmtRate(res.rate)}`);
 
 const base = results[0]!;
 const lines = [

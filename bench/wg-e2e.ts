@@ -19,7 +19,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import { machineBusyMs, otherCores } from './crosscore.js';
-import { machineLine, median } from './harness.js';
+import { machineLine, median, runRounds } from './harness.js';
 import { genkey, pubkey } from '../src/wg/crypto.js';
 import { LATENCY, PHASE, PINGS_DONE, RECEIVED, STOP, type E2eAead, type E2eResult, type E2eRole, type E2eUdp } from './wg-e2e-worker.js';
 
@@ -144,16 +144,13 @@ const warmupMs = Number(values.warmup);
 const durationMs = Number(values.duration);
 const pings = Number(values.pings);
 
-const results: RoundResult[][] = ROWS.map(() => []);
-for (let r = 0; r < rounds; r++) {
-  for (let i = 0; i < ROWS.length; i++) {
-    const res = await round(ROWS[i]!, warmupMs, durationMs, pings);
-    results[i]!.push(res);
-    console.error(
-      `round ${r + 1}/${rounds} ${ROWS[i]!.label}: ${((res.rate * SIZE) / 1e6).toFixed(0)} MB/s, rtt ${res.rttMedianUs.toFixed(0)} us (p99 ${res.rttP99Us.toFixed(0)}), cores ${res.coresBusy.toFixed(2)}, other ${res.otherLoad.toFixed(2)} ${JSON.stringify(res.drops)}`,
-    );
-  }
-}
+const results = await runRounds(
+  ROWS,
+  rounds,
+  (row) => round(row, warmupMs, durationMs, pings),
+  (row, res) =>
+    `${row.label}: ${((res.rate * SIZE) / 1e6).toFixed(0)} MB/s, rtt ${res.rttMedianUs.toFixed(0)} us (p99 ${res.rttP99Us.toFixed(0)}), cores ${res.coresBusy.toFixed(2)}, other ${res.otherLoad.toFixed(2)} ${JSON.stringify(res.drops)}`,
+);
 
 const base = results[0]!;
 const lines = [
