@@ -258,6 +258,34 @@ export function otherCores(busyMs0: number, busyMs1: number, windowMs: number, o
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
+/** A measured window: what a shared counter gained, per second, and the CPU spent meanwhile. */
+export interface CountedWindow {
+  n: number;
+  rate: number;
+  /** This process's CPU time over the window (all its threads), ns. */
+  cpuNs: number;
+  coresBusy: number;
+  otherLoad: number;
+}
+
+/** Counts what `cells[index]` (updated by worker threads) gains over `durationMs`, with this process's CPU and the machine's other load. */
+export async function countWindow(cells: Int32Array, index: number, durationMs: number): Promise<CountedWindow> {
+  const c0 = Atomics.load(cells, index);
+  const cpu0 = process.cpuUsage();
+  const m0 = machineBusyMs();
+  const t0 = performance.now();
+  await sleep(durationMs);
+  const c1 = Atomics.load(cells, index);
+  const cpu = process.cpuUsage(cpu0);
+  const m1 = machineBusyMs();
+  const t1 = performance.now();
+  const n = c1 - c0;
+  const wallS = (t1 - t0) / 1000;
+  const cpuNs = (cpu.user + cpu.system) * 1000;
+  const coresBusy = cpuNs / 1e9 / wallS;
+  return { n, rate: n / wallS, cpuNs, coresBusy, otherLoad: otherCores(m0, m1, t1 - t0, coresBusy) };
+}
+
 function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const t = new Promise<never>((_, reject) => {

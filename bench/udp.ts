@@ -16,7 +16,7 @@
  */
 import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
-import { machineBusyMs, otherCores } from './crosscore.js';
+import { countWindow } from './crosscore.js';
 import { machineLine, median, runRounds, writeDocsSection } from './harness.js';
 import { PHASE, RECEIVED, STOP, type UdpBenchKind, type UdpRole } from './udp-ctl.js';
 
@@ -73,23 +73,11 @@ async function round(spec: RowSpec, warmupMs: number, durationMs: number): Promi
   const tx = spawn({ ...base, role: 'send', port });
   try {
     await sleep(warmupMs);
-    const c0 = Atomics.load(cells, RECEIVED);
-    const cpu0 = process.cpuUsage();
-    const m0 = machineBusyMs();
-    const t0 = performance.now();
-    await sleep(durationMs);
-    const c1 = Atomics.load(cells, RECEIVED);
-    const cpu = process.cpuUsage(cpu0);
-    const m1 = machineBusyMs();
-    const t1 = performance.now();
+    const w = await countWindow(cells, RECEIVED, durationMs);
     Atomics.store(cells, PHASE, STOP);
     Atomics.notify(cells, RECEIVED);
     await Promise.all([tx.done, rx.done]);
-    const n = c1 - c0;
-    const wallS = (t1 - t0) / 1000;
-    const cpuNs = (cpu.user + cpu.system) * 1000;
-    const coresBusy = cpuNs / 1e9 / wallS;
-    return { rate: n / wallS, cpuNsPerDatagram: n > 0 ? cpuNs / n : 0, coresBusy, otherLoad: otherCores(m0, m1, t1 - t0, coresBusy) };
+    return { rate: w.rate, cpuNsPerDatagram: w.n > 0 ? w.cpuNs / w.n : 0, coresBusy: w.coresBusy, otherLoad: w.otherLoad };
   } finally {
     await Promise.all([tx.worker.terminate(), rx.worker.terminate()]);
   }

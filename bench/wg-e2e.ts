@@ -18,7 +18,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
-import { machineBusyMs, otherCores } from './crosscore.js';
+import { countWindow } from './crosscore.js';
 import { machineLine, median, runRounds } from './harness.js';
 import { genkey, pubkey } from '../src/wg/crypto.js';
 import { LATENCY, PHASE, PINGS_DONE, RECEIVED, STOP, type E2eAead, type E2eResult, type E2eRole, type E2eUdp } from './wg-e2e-worker.js';
@@ -91,15 +91,7 @@ async function round(spec: RowSpec, warmupMs: number, durationMs: number, pings:
   try {
     await a.port;
     await sleep(warmupMs);
-    const c0 = Atomics.load(cells, RECEIVED);
-    const cpu0 = process.cpuUsage();
-    const m0 = machineBusyMs();
-    const t0 = performance.now();
-    await sleep(durationMs);
-    const c1 = Atomics.load(cells, RECEIVED);
-    const cpu = process.cpuUsage(cpu0);
-    const m1 = machineBusyMs();
-    const t1 = performance.now();
+    const win = await countWindow(cells, RECEIVED, durationMs);
     Atomics.store(cells, PHASE, LATENCY);
     Atomics.notify(cells, RECEIVED);
     // The pings run until a says it has its samples, or 20 s pass.
@@ -109,18 +101,14 @@ async function round(spec: RowSpec, warmupMs: number, durationMs: number, pings:
     Atomics.notify(cells, PHASE);
     Atomics.notify(cells, RECEIVED);
     const [ra, rb] = await Promise.all([a.done, b.done]);
-    const n = c1 - c0;
-    const wallS = (t1 - t0) / 1000;
-    const cpuNs = (cpu.user + cpu.system) * 1000;
-    const coresBusy = cpuNs / 1e9 / wallS;
     const rtt = ra.rttUs ?? [];
     const drops: Record<string, number> = {};
     for (const [who, r] of [['a', ra], ['b', rb]] as const) for (const [k, v] of Object.entries(r.drops ?? {})) drops[`${who}:${k}`] = v;
     return {
-      rate: n / wallS,
-      cpuNsPerPacket: n > 0 ? cpuNs / n : 0,
-      coresBusy,
-      otherLoad: otherCores(m0, m1, t1 - t0, coresBusy),
+      rate: win.rate,
+      cpuNsPerPacket: win.n > 0 ? win.cpuNs / win.n : 0,
+      coresBusy: win.coresBusy,
+      otherLoad: win.otherLoad,
       rttMedianUs: quantile(rtt, 0.5),
       rttP99Us: quantile(rtt, 0.99),
       drops,

@@ -21,6 +21,18 @@ export function countScavenges(body: string): number {
 }
 
 /**
+ * As `countScavenges`, but counting only the scavenges after `body` prints a line starting with
+ * `--- loop`: a set-up that collects by itself (a real handshake, module loading) stays out.
+ */
+export function scavengesAfterMarker(body: string): number {
+  const out = execFileSync(process.execPath, ['--trace-gc', '--input-type=module', '-e', body], { encoding: 'utf8', timeout: 120_000 });
+  const lines = out.split('\n');
+  const start = lines.findIndex((l) => l.startsWith('--- loop'));
+  if (start === -1) throw new Error('no loop marker');
+  return lines.slice(start).filter((l) => l.includes('Scavenge')).length;
+}
+
+/**
  * Allocation check that leaves out the warm-up: a fresh `node --expose-gc` runs `setup` (an ES
  * module body that defines `function step(n)` running n iterations of the hot path), warms it up
  * until V8 has optimised it, collects garbage, and only then counts minor GCs (scavenges) while

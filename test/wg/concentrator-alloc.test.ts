@@ -5,16 +5,8 @@
  * device-alloc.test.ts does for the plain device (same synchronous binds, same threshold).
  */
 import test from 'ava';
-import { execFileSync } from 'node:child_process';
+import { scavengesAfterMarker } from '../helpers/alloc.js';
 import { hasNative } from '../../src/native/index.js';
-
-function loopScavenges(body: string): number {
-  const out = execFileSync(process.execPath, ['--trace-gc', '--input-type=module', '-e', body], { encoding: 'utf8', timeout: 120_000 });
-  const lines = out.split('\n');
-  const start = lines.findIndex((l) => l.startsWith('--- loop'));
-  if (start === -1) throw new Error('no loop marker');
-  return lines.slice(start).filter((l) => l.includes('Scavenge')).length;
-}
 
 const urls = {
   device: new URL('../../src/wg/device.js', import.meta.url).href,
@@ -71,13 +63,13 @@ function body(extra: string): string {
 
 test('concentrator per-peer path allocates nothing: 400k round trips through a peer port and its namespace', (t) => {
   if (!hasNative('aead')) return t.fail('the addon with aead is required (node:crypto makes a cipher object per packet)');
-  const s = loopScavenges(body(''));
+  const s = scavengesAfterMarker(body(''));
   t.log(`${s} scavenges in the loop`);
   t.true(s <= 1, `${s} scavenges: the path allocates`);
 });
 
 test('the concentrator allocation check would see one small object per packet', (t) => {
   if (!hasNative('aead')) return t.fail('addon required');
-  const s = loopScavenges(body('cnt[1] += p.subarray(1).length;'));
+  const s = scavengesAfterMarker(body('cnt[1] += p.subarray(1).length;'));
   t.true(s > 5, `${s} scavenges`);
 });

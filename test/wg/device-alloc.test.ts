@@ -10,21 +10,8 @@
  * the warm-up a loaded machine optimised late and the long run counted 3 more.
  */
 import test from 'ava';
+import { scavengesAfterMarker } from '../helpers/alloc.js';
 import { hasNative } from '../../src/native/index.js';
-import { execFileSync } from 'node:child_process';
-
-/**
- * As test/helpers/alloc.ts's countScavenges, but counting only the scavenges after the body
- * prints `--- loop`: the set-up (a real handshake: node:crypto keys, noble hashes, module
- * loading) collects a few times by itself.
- */
-function loopScavenges(body: string): number {
-  const out = execFileSync(process.execPath, ['--trace-gc', '--input-type=module', '-e', body], { encoding: 'utf8', timeout: 120_000 });
-  const lines = out.split('\n');
-  const start = lines.findIndex((l) => l.startsWith('--- loop'));
-  if (start === -1) throw new Error('no loop marker');
-  return lines.slice(start).filter((l) => l.includes('Scavenge')).length;
-}
 
 const urls = {
   device: new URL('../../src/wg/device.js', import.meta.url).href,
@@ -90,16 +77,16 @@ function body(loop: string, systemClock = false, rounds = 400): string {
 
 test('device data path allocates nothing: 400k 1400-byte packets each way (ping-pong, system clock)', (t) => {
   if (!hasNative('aead')) return t.fail('the addon with aead is required (node:crypto makes a cipher object per packet)');
-  const short = loopScavenges(body('a.send(toB); b.send(toA);', true, 100));
-  const long = loopScavenges(body('a.send(toB); b.send(toA);', true, 400));
+  const short = scavengesAfterMarker(body('a.send(toB); b.send(toA);', true, 100));
+  const long = scavengesAfterMarker(body('a.send(toB); b.send(toA);', true, 400));
   t.log(`${short} scavenges for 100k packets, ${long} for 400k`);
   t.true(long - short <= 1, `${long - short} more scavenges for 300k more packets: the path allocates`);
 });
 
 test('device data path allocates nothing: one-way bulk with receive-side keepalive timers', (t) => {
   if (!hasNative('aead')) return t.fail('addon required');
-  const short = loopScavenges(body('a.send(toB); if ((i & 1023) === 0) b.send(toA);', false, 100));
-  const long = loopScavenges(body('a.send(toB); if ((i & 1023) === 0) b.send(toA);', false, 400));
+  const short = scavengesAfterMarker(body('a.send(toB); if ((i & 1023) === 0) b.send(toA);', false, 100));
+  const long = scavengesAfterMarker(body('a.send(toB); if ((i & 1023) === 0) b.send(toA);', false, 400));
   t.log(`${short} scavenges for 100k packets, ${long} for 400k`);
   t.true(long - short <= 1, `${long - short} more scavenges for 300k more packets: the path allocates`);
 });
@@ -107,14 +94,14 @@ test('device data path allocates nothing: one-way bulk with receive-side keepali
 test('batch receive allocates nothing: 32 datagrams per receiveBatch (one openBatch), 400k packets', (t) => {
   if (!hasNative('aead')) return t.fail('addon required');
   const loop = 'if (i === 0) ba.capture = true; a.send(toB); if (region.n === N) { b.receiveBatch(region.data, region.offs, region.lens, region.addrs, N); region.n = 0; }';
-  const short = loopScavenges(body(loop, false, 100));
-  const long = loopScavenges(body(loop, false, 400));
+  const short = scavengesAfterMarker(body(loop, false, 100));
+  const long = scavengesAfterMarker(body(loop, false, 400));
   t.log(`${short} scavenges for 100k packets, ${long} for 400k`);
   t.true(long - short <= 1, `${long - short} more scavenges for 300k more packets: the path allocates`);
 });
 
 test('the device allocation check would see one small object per packet', (t) => {
   if (!hasNative('aead')) return t.fail('addon required');
-  const s = loopScavenges(body('a.send(toB); b.send(toA); cnt[0] += toA.subarray(1).length;'));
+  const s = scavengesAfterMarker(body('a.send(toB); b.send(toA); cnt[0] += toA.subarray(1).length;'));
   t.true(s > 5, `${s} scavenges`);
 });
