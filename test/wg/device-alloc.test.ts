@@ -77,10 +77,18 @@ function body(loop: string, systemClock = false, rounds = 400): string {
 
 test('device data path allocates nothing: 400k 1400-byte packets each way (ping-pong, system clock)', (t) => {
   if (!hasNative('aead')) return t.fail('the addon with aead is required (node:crypto makes a cipher object per packet)');
-  const short = scavengesAfterMarker(body('a.send(toB); b.send(toA);', true, 100));
-  const long = scavengesAfterMarker(body('a.send(toB); b.send(toA);', true, 400));
-  t.log(`${short} scavenges for 100k packets, ${long} for 400k`);
-  t.true(long - short <= 1, `${long - short} more scavenges for 300k more packets: the path allocates`);
+  // With the system clock, a CI machine running other test files beside this one twice saw 3-4
+  // extra scavenges in one attempt (0 and 0 otherwise, here and under CPU hogs). Allocation per
+  // packet shows in every attempt (one small object per packet: ~11 more for 300k packets, see
+  // the last test), a one-off event of a loaded machine does not: up to three attempts.
+  const extra: number[] = [];
+  for (let attempt = 0; attempt < 3 && (extra.length === 0 || extra.at(-1)! > 1); attempt++) {
+    const short = scavengesAfterMarker(body('a.send(toB); b.send(toA);', true, 100));
+    const long = scavengesAfterMarker(body('a.send(toB); b.send(toA);', true, 400));
+    t.log(`${short} scavenges for 100k packets, ${long} for 400k`);
+    extra.push(long - short);
+  }
+  t.true(Math.min(...extra) <= 1, `${extra.join(', ')} more scavenges for 300k more packets: the path allocates`);
 });
 
 test('device data path allocates nothing: one-way bulk with receive-side keepalive timers', (t) => {
@@ -103,5 +111,6 @@ test('batch receive allocates nothing: 32 datagrams per receiveBatch (one openBa
 test('the device allocation check would see one small object per packet', (t) => {
   if (!hasNative('aead')) return t.fail('addon required');
   const s = scavengesAfterMarker(body('a.send(toB); b.send(toA); cnt[0] += toA.subarray(1).length;'));
+  t.log(`${s} scavenges`);
   t.true(s > 5, `${s} scavenges`);
 });
